@@ -1,0 +1,609 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/coffer-pay/coffer/internal/money"
+	"github.com/coffer-pay/coffer/internal/store"
+)
+
+// batch is the in-memory state of one transaction: the locked rows it read,
+// and what it will write.
+type batch struct {
+	e     *Engine
+	now   int64 // engine time, for comparing timeouts
+	accts map[int64]*store.Account
+	dirty map[int64]bool
+	pend  map[int64]*store.Transfer
+	orig  map[int64]string // state of each pending row as read
+
+	newT []store.Transfer
+	// fill records results (and key records) whose transfer id is known only
+	// after the batch's ids are reserved: they point into newT.
+	fill    []fillRef
+	keys    []store.KeyRecord
+	keyFill []int // index into newT per key record, -1 for failures
+
+	// seen maps each key handled so far in this batch to its outcome, so a
+	// key repeated within a batch replays like a key from an earlier batch.
+	seen map[store.MerchantKey]outcome
+
+	undo []undoEntry
+}
+
+type fillRef struct {
+	res *Result
+	idx int
+}
+
+type outcome struct {
+	req   *TransferRequest
+	tIdx  int // index into newT on success, -1 on failure
+	err   *Error
+	canon []byte
+}
+
+type undoEntry struct {
+	acct  *store.Account
+	saved store.Account
+	pend  *store.Transfer
+	state string
+}
+
+func (e *Engine) process(ctx context.Context, jobs []*job) (err error) {
+	tx, err := e.st.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	for _, j := range jobs {
+		j.results, j.err, j.replayed = nil, nil, false
+	}
+	for _, j := range jobs {
+		if j.account != nil {
+			if err := e.openAccount(ctx, tx, j); err != nil {
+				return err
+			}
+		}
+	}
+	b := &batch{
+		e:     e,
+		now:   e.opt.Now().UnixMicro(),
+		accts: map[int64]*store.Account{},
+		dirty: map[int64]bool{},
+		pend:  map[int64]*store.Transfer{},
+		orig:  map[int64]string{},
+		seen:  map[store.MerchantKey]outcome{},
+	}
+	if err := b.load(ctx, tx, jobs); err != nil {
+		return err
+	}
+	b.expireDue()
+	for _, j := range jobs {
+		if len(j.transfers) > 0 {
+			b.applyJob(j)
+		}
+	}
+	if err := b.write(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// load reads everything the batch needs: existing key records and their
+// transfers, then locks pending transfers and accounts in id order.
+func (b *batch) load(ctx context.Context, tx store.Tx, jobs []*job) error {
+	var keys []store.MerchantKey
+	var pendIDs, acctIDs []int64
+	for _, j := range jobs {
+		pendIDs = append(pendIDs, j.expire...)
+		for i := range j.transfers {
+			r := &j.transfers[i]
+			keys = append(keys, store.MerchantKey{MerchantID: j.merchantID, Key: r.Key})
+			if id := r.pendingID(); id != 0 {
+				pendIDs = append(pendIDs, id)
+			} else {
+				acctIDs = append(acctIDs, r.DebitAccountID, r.CreditAccountID)
+			}
+		}
+	}
+	if len(keys) > 0 {
+		recs, err := tx.LookupKeys(ctx, dedupeKeys(keys))
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for _, r := range recs {
+			if r.TransferID != 0 {
+				ids = append(ids, r.TransferID)
+			}
+		}
+		byID := map[int64]store.Transfer{}
+		if len(ids) > 0 {
+			ts, err := tx.TransfersByIDs(ctx, ids)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				byID[t.ID] = t
+			}
+		}
+		for _, r := range recs {
+			o := outcome{tIdx: -1}
+			if r.TransferID != 0 {
+				t, ok := byID[r.TransferID]
+				if !ok {
+					return fmt.Errorf("idempotency key %q names missing transfer %d", r.Key, r.TransferID)
+				}
+				b.newT = append(b.newT, t) // already has its id; never written again
+				o.tIdx = len(b.newT) - 1
+			} else {
+				o.err = &Error{Kind: kindOfCode(r.Code), Code: r.Code, Message: r.Message}
+				o.canon = r.Request
+			}
+			b.seen[store.MerchantKey{MerchantID: r.MerchantID, Key: r.Key}] = o
+		}
+	}
+	if len(pendIDs) > 0 {
+		ps, err := tx.LockPending(ctx, sortedUnique(pendIDs))
+		if err != nil {
+			return err
+		}
+		for i := range ps {
+			p := ps[i]
+			b.pend[p.ID] = &p
+			b.orig[p.ID] = p.State
+			acctIDs = append(acctIDs, p.DebitAccountID, p.CreditAccountID)
+		}
+	}
+	if len(acctIDs) > 0 {
+		as, err := tx.LockAccounts(ctx, sortedUnique(acctIDs))
+		if err != nil {
+			return err
+		}
+		for i := range as {
+			a := as[i]
+			b.accts[a.ID] = &a
+		}
+	}
+	return nil
+}
+
+// expireDue voids every loaded pending transfer whose timeout has passed,
+// before any request sees it.
+func (b *batch) expireDue() {
+	for _, id := range sortedKeys(b.pend) {
+		p := b.pend[id]
+		if p.State == store.StatePending && p.TimeoutAt != nil && p.TimeoutAt.UnixMicro() <= b.now {
+			if err := b.release(p, store.StateExpired); err == nil {
+				b.newT = append(b.newT, store.Transfer{
+					MerchantID: p.MerchantID, Kind: store.KindExpire,
+					DebitAccountID: p.DebitAccountID, CreditAccountID: p.CreditAccountID,
+					Asset: p.Asset, Amount: p.Amount, PendingID: p.ID, State: store.StateExpired,
+				})
+			}
+		}
+	}
+	b.undo = b.undo[:0]
+}
+
+func (b *batch) applyJob(j *job) {
+	j.results = make([]Result, len(j.transfers))
+	for start := 0; start < len(j.transfers); {
+		end := start
+		for end < len(j.transfers)-1 && j.transfers[end].Linked {
+			end++
+		}
+		b.applyChain(j.merchantID, j.transfers[start:end+1], j.results[start:end+1])
+		start = end + 1
+	}
+}
+
+// applyChain applies one transfer or one linked chain, all or nothing.
+func (b *batch) applyChain(merchantID int64, reqs []TransferRequest, res []Result) {
+	// A chain whose keys were seen before is replayed, never re-applied.
+	anySeen := false
+	for i := range reqs {
+		if _, ok := b.seen[store.MerchantKey{MerchantID: merchantID, Key: reqs[i].Key}]; ok {
+			anySeen = true
+			break
+		}
+	}
+	if anySeen {
+		for i := range reqs {
+			b.replay(merchantID, &reqs[i], &res[i])
+		}
+		return
+	}
+	b.undo = b.undo[:0]
+	nT := len(b.newT)
+	nFill := len(b.fill)
+	failAt := -1
+	var failErr *Error
+	for i := range reqs {
+		if err := b.apply(merchantID, &reqs[i]); err != nil {
+			failAt, failErr = i, err
+			break
+		}
+		b.fill = append(b.fill, fillRef{res: &res[i], idx: len(b.newT) - 1})
+	}
+	if failAt >= 0 {
+		for k := len(b.undo) - 1; k >= 0; k-- {
+			u := b.undo[k]
+			if u.acct != nil {
+				*u.acct = u.saved
+			} else {
+				u.pend.State = u.state
+			}
+		}
+		b.newT = b.newT[:nT]
+		b.fill = b.fill[:nFill]
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		mk := store.MerchantKey{MerchantID: merchantID, Key: r.Key}
+		if failAt < 0 {
+			idx := nT + i
+			b.seen[mk] = outcome{req: r, tIdx: idx}
+			b.keys = append(b.keys, store.KeyRecord{MerchantID: merchantID, Key: r.Key})
+			b.keyFill = append(b.keyFill, idx)
+			continue
+		}
+		err := ErrLinkedFailed
+		if i == failAt {
+			err = failErr
+		}
+		res[i].Err = err
+		c, _ := json.Marshal(canonOf(r))
+		b.seen[mk] = outcome{req: r, tIdx: -1, err: err, canon: c}
+		b.keys = append(b.keys, store.KeyRecord{MerchantID: merchantID, Key: r.Key, Request: c, Code: err.Code, Message: err.Message})
+		b.keyFill = append(b.keyFill, -1)
+	}
+}
+
+// replay answers a request whose key already has an outcome.
+func (b *batch) replay(merchantID int64, r *TransferRequest, res *Result) {
+	o, ok := b.seen[store.MerchantKey{MerchantID: merchantID, Key: r.Key}]
+	if !ok {
+		res.Err = withMsg(ErrIdempotency, "this transfer is linked to transfers whose keys were already used; retry the whole chain with its original keys")
+		return
+	}
+	var field string
+	if o.tIdx >= 0 {
+		field = diffTransfer(&b.newT[o.tIdx], r)
+	} else if o.canon != nil {
+		field = diffFailed(o.canon, r)
+	}
+	if field != "" {
+		e := withMsg(ErrIdempotency, "idempotency key %q was used with a different %s", r.Key, field)
+		e.Field = field
+		res.Err = e
+		return
+	}
+	res.Replayed = true
+	if o.tIdx >= 0 {
+		b.fill = append(b.fill, fillRef{res: res, idx: o.tIdx})
+	} else {
+		res.Err = o.err
+	}
+}
+
+func (b *batch) account(merchantID, id int64) (*store.Account, *Error) {
+	a := b.accts[id]
+	if a == nil || a.MerchantID != merchantID {
+		return nil, withMsg(ErrAccountNotFound, "account %d not found", id)
+	}
+	return a, nil
+}
+
+func (b *batch) save(a *store.Account) {
+	b.undo = append(b.undo, undoEntry{acct: a, saved: *a})
+	b.dirty[a.ID] = true
+}
+
+// apply applies one new request, appending the transfer it creates.
+func (b *batch) apply(merchantID int64, r *TransferRequest) *Error {
+	switch r.kind() {
+	case store.KindPost, store.KindVoid:
+		return b.resolve(merchantID, r)
+	}
+	d, err := b.account(merchantID, r.DebitAccountID)
+	if err != nil {
+		return err
+	}
+	c, err := b.account(merchantID, r.CreditAccountID)
+	if err != nil {
+		return err
+	}
+	if d.Asset != c.Asset || (r.Asset != "" && r.Asset != d.Asset) {
+		return withMsg(ErrAssetMismatch, "asset mismatch: debit account is %s, credit account is %s, transfer is %s", d.Asset, c.Asset, orDefault(r.Asset, d.Asset))
+	}
+	amt := r.Amount
+	// Limits count holds: a debit to a credit-normal account must stay
+	// within credits + overdraft, including what is pending.
+	if d.Normal == store.Credit && !d.Unlimited {
+		used, e1 := money.Add(d.DebitsPosted, d.DebitsPending)
+		used, e2 := money.Add(used, amt)
+		if e1 != nil || e2 != nil {
+			return ErrOverflow
+		}
+		if used-d.CreditsPosted > d.OverdraftLimit {
+			return withMsg(ErrInsufficientFunds, "account %d has insufficient funds", d.ID)
+		}
+	}
+	if c.Normal == store.Debit && !c.Unlimited {
+		used, e1 := money.Add(c.CreditsPosted, c.CreditsPending)
+		used, e2 := money.Add(used, amt)
+		if e1 != nil || e2 != nil {
+			return ErrOverflow
+		}
+		if used-c.DebitsPosted > c.OverdraftLimit {
+			return withMsg(ErrExceedsCredits, "account %d would exceed its limit", c.ID)
+		}
+	}
+	b.save(d)
+	b.save(c)
+	pending := r.Pending
+	var e1, e2 error
+	if pending {
+		d.DebitsPending, e1 = money.Add(d.DebitsPending, amt)
+		c.CreditsPending, e2 = money.Add(c.CreditsPending, amt)
+	} else {
+		d.DebitsPosted, e1 = money.Add(d.DebitsPosted, amt)
+		c.CreditsPosted, e2 = money.Add(c.CreditsPosted, amt)
+	}
+	if e1 != nil || e2 != nil {
+		return ErrOverflow
+	}
+	t := store.Transfer{
+		MerchantID: merchantID, Key: r.Key, Kind: r.kind(),
+		DebitAccountID: d.ID, CreditAccountID: c.ID, Asset: d.Asset, Amount: amt,
+		State: store.StatePosted, Metadata: r.Metadata,
+	}
+	if pending {
+		t.State = store.StatePending
+		if r.Timeout > 0 {
+			at := b.e.opt.Now().Add(r.Timeout).UTC()
+			t.TimeoutAt = &at
+		}
+	}
+	b.newT = append(b.newT, t)
+	return nil
+}
+
+// resolve posts or voids a pending transfer.
+func (b *batch) resolve(merchantID int64, r *TransferRequest) *Error {
+	id := r.pendingID()
+	p := b.pend[id]
+	if p == nil || p.MerchantID != merchantID {
+		return withMsg(ErrPendingNotFound, "pending transfer %d not found", id)
+	}
+	switch p.State {
+	case store.StatePosted:
+		return ErrPendingPosted
+	case store.StateVoided:
+		return ErrPendingVoided
+	case store.StateExpired:
+		return ErrPendingExpired
+	}
+	amt := r.Amount
+	kind := r.kind()
+	state := store.StatePosted
+	if kind == store.KindPost {
+		if amt == 0 {
+			amt = p.Amount
+		}
+		if amt > p.Amount {
+			return withMsg(ErrPostExceedsPending, "cannot post %d: the pending transfer holds %d", amt, p.Amount)
+		}
+	} else {
+		amt, state = p.Amount, store.StateVoided
+	}
+	if err := b.release(p, state); err != nil {
+		return err
+	}
+	if kind == store.KindPost {
+		d, c := b.accts[p.DebitAccountID], b.accts[p.CreditAccountID]
+		var e1, e2 error
+		d.DebitsPosted, e1 = money.Add(d.DebitsPosted, amt)
+		c.CreditsPosted, e2 = money.Add(c.CreditsPosted, amt)
+		if e1 != nil || e2 != nil {
+			return ErrOverflow
+		}
+	}
+	b.newT = append(b.newT, store.Transfer{
+		MerchantID: merchantID, Key: r.Key, Kind: kind,
+		DebitAccountID: p.DebitAccountID, CreditAccountID: p.CreditAccountID,
+		Asset: p.Asset, Amount: amt, PendingID: p.ID, State: state, Metadata: r.Metadata,
+	})
+	return nil
+}
+
+// release removes a pending transfer's hold and moves it to state.
+func (b *batch) release(p *store.Transfer, state string) *Error {
+	d, c := b.accts[p.DebitAccountID], b.accts[p.CreditAccountID]
+	if d == nil || c == nil {
+		return ErrInternal
+	}
+	b.save(d)
+	b.save(c)
+	b.undo = append(b.undo, undoEntry{pend: p, state: p.State})
+	d.DebitsPending -= p.Amount
+	c.CreditsPending -= p.Amount
+	p.State = state
+	return nil
+}
+
+// write reserves ids and writes the batch's rows.
+func (b *batch) write(ctx context.Context, tx store.Tx) error {
+	// Rows loaded for replays already have ids; only new rows are written.
+	var fresh []int
+	for i := range b.newT {
+		if b.newT[i].ID == 0 {
+			fresh = append(fresh, i)
+		}
+	}
+	if len(fresh) > 0 {
+		ids, err := tx.NextTransferIDs(ctx, len(fresh))
+		if err != nil {
+			return err
+		}
+		now := b.e.opt.Now().UTC()
+		rows := make([]store.Transfer, len(fresh))
+		for k, i := range fresh {
+			b.newT[i].ID = ids[k]
+			b.newT[i].CreatedAt = now
+			rows[k] = b.newT[i]
+		}
+		if err := tx.InsertTransfers(ctx, rows); err != nil {
+			return err
+		}
+	}
+	for _, f := range b.fill {
+		f.res.Transfer = b.newT[f.idx]
+	}
+	if len(b.keys) > 0 {
+		now := b.e.opt.Now().UTC()
+		for k := range b.keys {
+			if i := b.keyFill[k]; i >= 0 {
+				b.keys[k].TransferID = b.newT[i].ID
+			}
+			b.keys[k].CreatedAt = now
+		}
+		if err := tx.InsertKeys(ctx, b.keys); err != nil {
+			return err
+		}
+	}
+	var changes []store.StateChange
+	for _, id := range sortedKeys(b.pend) {
+		if p := b.pend[id]; p.State != b.orig[id] {
+			changes = append(changes, store.StateChange{ID: id, State: p.State})
+		}
+	}
+	if len(changes) > 0 {
+		if err := tx.SetStates(ctx, changes); err != nil {
+			return err
+		}
+	}
+	if len(b.dirty) > 0 {
+		as := make([]store.Account, 0, len(b.dirty))
+		for _, id := range sortedKeys(b.dirty) {
+			as = append(as, *b.accts[id])
+		}
+		if err := tx.UpdateBalances(ctx, as); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openAccount runs an account job inside the batch transaction.
+func (e *Engine) openAccount(ctx context.Context, tx store.Tx, j *job) error {
+	r := j.account
+	if r.Key != "" {
+		got, err := tx.AccountsByKeys(ctx, []store.MerchantKey{{MerchantID: j.merchantID, Key: r.Key}})
+		if err != nil {
+			return err
+		}
+		if len(got) > 0 {
+			a := got[0]
+			if f := diffAccount(&a, r); f != "" {
+				e := withMsg(ErrIdempotency, "idempotency key %q was used with a different %s", r.Key, f)
+				e.Field = f
+				j.err = e
+				return nil
+			}
+			j.acct, j.replayed = a, true
+			return nil
+		}
+	}
+	a := store.Account{
+		MerchantID: j.merchantID, Asset: r.Asset, Name: r.Name, Normal: r.Normal,
+		OverdraftLimit: r.OverdraftLimit, Unlimited: r.Unlimited, Key: r.Key,
+		Metadata: r.Metadata, CreatedAt: e.opt.Now().UTC(),
+	}
+	if err := tx.InsertAccount(ctx, &a); err != nil {
+		return err
+	}
+	j.acct = a
+	return nil
+}
+
+func diffAccount(a *store.Account, r *AccountRequest) string {
+	switch {
+	case a.Asset != r.Asset:
+		return "asset"
+	case a.Normal != r.Normal:
+		return "normal"
+	case a.OverdraftLimit != r.OverdraftLimit:
+		return "overdraft_limit"
+	case a.Unlimited != r.Unlimited:
+		return "unlimited"
+	case a.Name != r.Name:
+		return "name"
+	case !sameJSON(a.Metadata, r.Metadata):
+		return "metadata"
+	}
+	return ""
+}
+
+func dedupeKeys(keys []store.MerchantKey) []store.MerchantKey {
+	seen := make(map[store.MerchantKey]bool, len(keys))
+	out := keys[:0:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func sortedUnique(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+var codeKinds = func() map[string]Kind {
+	m := map[string]Kind{}
+	for _, e := range []*Error{ErrInsufficientFunds, ErrExceedsCredits, ErrAccountNotFound, ErrAssetMismatch,
+		ErrSameAccount, ErrInvalidAmount, ErrOverflow, ErrPendingNotFound, ErrNotPending, ErrPendingPosted,
+		ErrPendingVoided, ErrPendingExpired, ErrPostExceedsPending, ErrLinkedFailed, ErrIdempotency} {
+		m[e.Code] = e.Kind
+	}
+	return m
+}()
+
+func kindOfCode(code string) Kind {
+	if k, ok := codeKinds[code]; ok {
+		return k
+	}
+	return KindInvalid
+}
+
+var _ = errors.New

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/coffer-pay/coffer/internal/api"
+	"github.com/coffer-pay/coffer/internal/apikey"
+	"github.com/coffer-pay/coffer/internal/config"
+	"github.com/coffer-pay/coffer/internal/ledger"
+	"github.com/coffer-pay/coffer/internal/metrics"
+	"github.com/coffer-pay/coffer/internal/server"
+	"github.com/coffer-pay/coffer/internal/store"
+	"github.com/coffer-pay/coffer/internal/store/postgres"
+	"github.com/coffer-pay/coffer/internal/store/sqlite"
+)
+
+// openStore opens the engine --db names and applies migrations.
+func openStore(ctx context.Context, db string, migrate bool) (store.Store, error) {
+	cfg := config.Config{DB: db}
+	var st store.Store
+	if cfg.IsPostgres() {
+		s, err := postgres.Open(ctx, db, postgres.Options{})
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	} else {
+		s, err := sqlite.Open(ctx, db, sqlite.Options{})
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	applied, known, err := st.SchemaVersion(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if applied != known {
+		st.Close()
+		return nil, fmt.Errorf("database schema is at migration %d but this coffer knows %d: run 'coffer migrate --db …' with the right binary", applied, known)
+	}
+	return st, nil
+}
+
+// redactDSN hides a password in a postgres:// URL for display.
+func redactDSN(db string) string {
+	if i := strings.Index(db, "://"); i >= 0 {
+		if j := strings.LastIndex(db, "@"); j > i {
+			creds := db[i+3 : j]
+			if k := strings.Index(creds, ":"); k >= 0 {
+				return db[:i+3] + creds[:k] + ":***" + db[j:]
+			}
+		}
+	}
+	return db
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	cfg := config.Default()
+	fs := newFlags(env, "serve", "Run the Coffer server. With no flags it keeps its data in ./coffer-data/coffer.db (SQLite)\nand listens on 127.0.0.1:8080. Every flag can also be set with its COFFER_* variable.")
+	cfg.Flags(fs)
+	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger(env.Stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := openStore(ctx, cfg.DB, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	token, err := bootstrapKey(ctx, st, cfg.AdminKey)
+	if err != nil {
+		return err
+	}
+
+	m := metrics.New()
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = 1
+		if cfg.IsPostgres() {
+			workers = 4
+		}
+	}
+	eng := ledger.New(st, ledger.Options{
+		MaxBatch: cfg.MaxBatch,
+		Workers:  workers,
+		Logger:   log,
+		OnBatch:  m.ObserveBatch,
+	})
+	srv := server.New(server.Options{
+		Addr:           cfg.Addr,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         log,
+		Metrics:        m,
+		Store:          st,
+		Surfaces: []server.Surface{
+			{Name: "native", Pattern: api.Prefix, Handler: api.New(api.Config{Engine: eng, Logger: log}), MaxBody: 16 << 20},
+		},
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		eng.Close(context.Background())
+		return err
+	}
+	base := cfg.PublicURL
+	if base == "" {
+		base = "http://" + displayAddr(ln.Addr())
+	}
+	log.Info("coffer serving", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB), "workers", workers, "version", Version)
+	printWelcome(env, base, cfg, token)
+
+	serveErr := srv.Serve(ctx, ln, cfg.ShutdownTimeout)
+	// Requests have finished; let the engine commit what is queued.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	closeErr := eng.Close(sctx)
+	log.Info("coffer stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return closeErr
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "0.0.0.0:") || strings.HasPrefix(s, "[::]:") {
+		return "127.0.0.1" + s[strings.LastIndex(s, ":"):]
+	}
+	return s
+}
+
+// bootstrapKey makes sure an admin API key exists. On an empty database it
+// creates one (from COFFER_ADMIN_KEY if set) and returns the token so that
+// it can be shown once; otherwise it returns "".
+func bootstrapKey(ctx context.Context, st store.Store, chosen config.Secret) (string, error) {
+	n, err := st.CountAPIKeys(ctx)
+	if err != nil {
+		return "", fmt.Errorf("count api keys: %w", err)
+	}
+	if n > 0 {
+		return "", nil
+	}
+	var token string
+	var row store.APIKey
+	if chosen != "" {
+		row, err = apikey.Import(chosen.Reveal(), "admin", 1, "bootstrap")
+		if err != nil {
+			return "", fmt.Errorf("COFFER_ADMIN_KEY: %w", err)
+		}
+		token = chosen.Reveal()
+	} else {
+		token, row, err = apikey.Generate("admin", 1, "bootstrap")
+		if err != nil {
+			return "", err
+		}
+	}
+	if err := st.InsertAPIKey(ctx, &row); err != nil {
+		return "", fmt.Errorf("store admin key: %w", err)
+	}
+	return token, nil
+}
+
+func printWelcome(env *Env, base string, cfg config.Config, token string) {
+	w := env.Stdout
+	fmt.Fprintf(w, "\nCoffer is running at %s\n", base)
+	if cfg.IsPostgres() {
+		fmt.Fprintf(w, "  database:   PostgreSQL %s\n", redactDSN(cfg.DB))
+	} else {
+		fmt.Fprintf(w, "  database:   SQLite %s\n", cfg.DB)
+	}
+	fmt.Fprintf(w, "  native API: %s%s   (reference: %s%sopenapi.json, docs/api.md)\n", base, api.Prefix, base, api.Prefix)
+	fmt.Fprintf(w, "  health:     %s/healthz  %s/readyz  metrics: %s/metrics\n", base, base, base)
+	switch {
+	case token != "" && cfg.AdminKey != "":
+		fmt.Fprintln(w, "\nThe admin API key was set from COFFER_ADMIN_KEY.")
+	case token != "":
+		fmt.Fprintf(w, "\nAdmin API key (shown only this once; keep it safe):\n\n  %s\n", token)
+		fmt.Fprintf(w, "\nTry it:\n  curl -H 'Authorization: Bearer %s' %s%sassets\n", token, base, api.Prefix)
+	default:
+		fmt.Fprintln(w, "\nUse the admin API key printed at the first start (or set with COFFER_ADMIN_KEY).")
+	}
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}

@@ -145,7 +145,9 @@ type MerchantKey struct {
 
 // Tx is one write transaction of the ledger engine's batch loop. Locking
 // methods take ids in any order and lock in ascending id order, so that
-// engines sharing a database cannot deadlock each other.
+// engines sharing a database cannot deadlock each other. After any error
+// (ErrRetry included) the transaction is dead: roll it back and start over.
+// Commit and Rollback are bounded by the context given to Begin.
 type Tx interface {
 	// LockPending returns the pending transfers with the given ids, locked
 	// for update. Missing ids are simply absent from the result.

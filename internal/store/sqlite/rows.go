@@ -293,12 +293,18 @@ func (s *Store) ExpiredPending(ctx context.Context, now time.Time, limit int) ([
 
 // Journal recomputes every account's counters from the transfers.
 func (s *Store) Journal(ctx context.Context) ([]store.JournalSums, error) {
+	// Every account that appears in a transfer gets a row, even when all
+	// its sums are zero (a voided hold, say).
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT account_id, SUM(dp), SUM(cp), SUM(dq), SUM(cq) FROM (
-			SELECT debit_account_id AS account_id, amount AS dp, 0 AS cp, 0 AS dq, 0 AS cq FROM transfers WHERE kind IN ('single', 'post')
-			UNION ALL SELECT credit_account_id, 0, amount, 0, 0 FROM transfers WHERE kind IN ('single', 'post')
-			UNION ALL SELECT debit_account_id, 0, 0, amount, 0 FROM transfers WHERE kind = 'pending' AND state = 'pending'
-			UNION ALL SELECT credit_account_id, 0, 0, 0, amount FROM transfers WHERE kind = 'pending' AND state = 'pending'
+			SELECT debit_account_id AS account_id,
+				CASE WHEN kind IN ('single', 'post') THEN amount ELSE 0 END AS dp, 0 AS cp,
+				CASE WHEN kind = 'pending' AND state = 'pending' THEN amount ELSE 0 END AS dq, 0 AS cq
+			FROM transfers
+			UNION ALL
+			SELECT credit_account_id, 0, CASE WHEN kind IN ('single', 'post') THEN amount ELSE 0 END,
+				0, CASE WHEN kind = 'pending' AND state = 'pending' THEN amount ELSE 0 END
+			FROM transfers
 		) GROUP BY account_id ORDER BY account_id`)
 	return collect(rows, err, func(r scanner) (store.JournalSums, error) {
 		var j store.JournalSums

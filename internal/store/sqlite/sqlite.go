@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -42,6 +43,9 @@ type Store struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+
+	prepMu sync.Mutex
+	prep   map[string]*sql.Stmt // see prepared.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -108,6 +112,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.prepMu.Lock()
+	for _, st := range s.prep {
+		st.Close()
+	}
+	s.prep = nil
+	s.prepMu.Unlock()
 	return errors.Join(s.writer.Close(), s.reader.Close())
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/coffer-pay/coffer/internal/store"
 )
@@ -14,13 +13,15 @@ import (
 // SQLite allows one writer at a time, so rows read inside it cannot change
 // under it: the lock methods are plain reads here.
 type Tx struct {
-	s    *Store
-	tx   *sql.Tx
-	done bool
+	s      *Store
+	tx     *sql.Tx
+	done   bool
+	nextID int64 // next transfer id to hand out; 0 until first asked
 }
 
 // Begin starts a write transaction.
 func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
+	s.prepareAll(ctx)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, translate(err)
@@ -46,20 +47,41 @@ func (t *Tx) Rollback() error {
 	return translate(t.tx.Rollback())
 }
 
+// exec runs a statement, prepared once per connection when it is one of
+// the store's known statements.
 func (t *Tx) exec(ctx context.Context, query string, args ...any) error {
-	_, err := t.tx.ExecContext(ctx, query, args...)
+	var err error
+	if st := t.s.prepared(query); st != nil {
+		_, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		_, err = t.tx.ExecContext(ctx, query, args...)
+	}
 	return translate(err)
+}
+
+func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.s.prepared(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.s.prepared(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // LockPending reads the pending transfers among ids.
 func (t *Tx) LockPending(ctx context.Context, ids []int64) ([]store.Transfer, error) {
-	return chunked(ctx, t.tx, `SELECT `+transferCols+` FROM transfers WHERE kind = 'pending' AND id IN (%s) ORDER BY id`,
+	return padded(ctx, t, qLockPending,
 		nil, int64Args(ids), scanTransfer)
 }
 
 // LockAccounts reads the accounts among ids.
 func (t *Tx) LockAccounts(ctx context.Context, ids []int64) ([]store.Account, error) {
-	return chunked(ctx, t.tx, `SELECT `+accountCols+` FROM accounts WHERE id IN (%s) ORDER BY id`,
+	return padded(ctx, t, qLockAccounts,
 		nil, int64Args(ids), scanAccount)
 }
 
@@ -76,7 +98,7 @@ func byMerchant(keys []store.MerchantKey) map[int64][]any {
 func (t *Tx) LookupKeys(ctx context.Context, keys []store.MerchantKey) ([]store.KeyRecord, error) {
 	var out []store.KeyRecord
 	for merchant, ks := range byMerchant(keys) {
-		got, err := chunked(ctx, t.tx, `SELECT `+keyCols+` FROM idempotency_keys WHERE merchant_id = ? AND ikey IN (%s)`,
+		got, err := padded(ctx, t, qLookupKeys,
 			[]any{merchant}, ks, scanKey)
 		if err != nil {
 			return nil, err
@@ -88,7 +110,7 @@ func (t *Tx) LookupKeys(ctx context.Context, keys []store.MerchantKey) ([]store.
 
 // TransfersByIDs reads transfers by id.
 func (t *Tx) TransfersByIDs(ctx context.Context, ids []int64) ([]store.Transfer, error) {
-	return chunked(ctx, t.tx, `SELECT `+transferCols+` FROM transfers WHERE id IN (%s) ORDER BY id`,
+	return padded(ctx, t, qTransfersByIDs,
 		nil, int64Args(ids), scanTransfer)
 }
 
@@ -96,7 +118,7 @@ func (t *Tx) TransfersByIDs(ctx context.Context, ids []int64) ([]store.Transfer,
 func (t *Tx) AccountsByKeys(ctx context.Context, keys []store.MerchantKey) ([]store.Account, error) {
 	var out []store.Account
 	for merchant, ks := range byMerchant(keys) {
-		got, err := chunked(ctx, t.tx, `SELECT `+accountCols+` FROM accounts WHERE merchant_id = ? AND ikey IN (%s) ORDER BY id`,
+		got, err := padded(ctx, t, qAccountsByKeys,
 			[]any{merchant}, ks, scanAccount)
 		if err != nil {
 			return nil, err
@@ -109,13 +131,17 @@ func (t *Tx) AccountsByKeys(ctx context.Context, keys []store.MerchantKey) ([]st
 // NextTransferIDs reserves n ids after the largest one stored. The write
 // lock held since BEGIN IMMEDIATE makes this safe.
 func (t *Tx) NextTransferIDs(ctx context.Context, n int) ([]int64, error) {
-	var maxID int64
-	if err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM transfers`).Scan(&maxID); err != nil {
-		return nil, translate(err)
+	if t.nextID == 0 {
+		var maxID int64
+		if err := t.queryRow(ctx, qMaxTransferID).Scan(&maxID); err != nil {
+			return nil, translate(err)
+		}
+		t.nextID = maxID + 1
 	}
 	ids := make([]int64, n)
 	for i := range ids {
-		ids[i] = maxID + int64(i) + 1
+		ids[i] = t.nextID
+		t.nextID++
 	}
 	return ids, nil
 }
@@ -145,26 +171,24 @@ func (t *Tx) InsertAccount(ctx context.Context, a *store.Account) error {
 // multiRow inserts rows with multi-row INSERT statements of up to chunk
 // rows, each prepared once.
 func (t *Tx) multiRow(ctx context.Context, head string, cols int, n int, args func(i int, dst []any) []any) error {
-	const chunk = 64
-	tuple := "(" + placeholders(cols) + ")"
-	buf := make([]any, 0, chunk*cols)
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
+	buf := make([]any, 0, maxChunk*cols)
+	for start := 0; start < n; {
+		size := chunkSize(n - start)
 		buf = buf[:0]
-		for i := start; i < end; i++ {
+		for i := start; i < start+size; i++ {
 			buf = args(i, buf)
 		}
-		q := head + strings.Repeat(tuple+",", end-start-1) + tuple
-		if err := t.exec(ctx, q, buf...); err != nil {
+		if err := t.exec(ctx, multiRowSQL(head, cols, size), buf...); err != nil {
 			return err
 		}
+		start += size
 	}
 	return nil
 }
 
 // InsertTransfers inserts transfers with the ids they carry.
 func (t *Tx) InsertTransfers(ctx context.Context, ts []store.Transfer) error {
-	return t.multiRow(ctx, `INSERT INTO transfers (`+transferCols+`) VALUES `, 13, len(ts), func(i int, dst []any) []any {
+	return t.multiRow(ctx, qInsertTransfer, 13, len(ts), func(i int, dst []any) []any {
 		r := &ts[i]
 		return append(dst, r.ID, r.MerchantID, r.Key, r.Kind, r.DebitAccountID, r.CreditAccountID, r.Asset, r.Amount,
 			nullID(r.PendingID), r.State, nullMicros(r.TimeoutAt), nullText(r.Metadata), micros(r.CreatedAt))
@@ -173,7 +197,7 @@ func (t *Tx) InsertTransfers(ctx context.Context, ts []store.Transfer) error {
 
 // InsertKeys records idempotency outcomes; an existing key is ErrRetry.
 func (t *Tx) InsertKeys(ctx context.Context, ks []store.KeyRecord) error {
-	err := t.multiRow(ctx, `INSERT INTO idempotency_keys (`+keyCols+`) VALUES `, 7, len(ks), func(i int, dst []any) []any {
+	err := t.multiRow(ctx, qInsertKey, 7, len(ks), func(i int, dst []any) []any {
 		k := &ks[i]
 		return append(dst, k.MerchantID, k.Key, nullID(k.TransferID), nullText(k.Request), nullStr(k.Code), nullStr(k.Message), micros(k.CreatedAt))
 	})
@@ -186,7 +210,7 @@ func (t *Tx) InsertKeys(ctx context.Context, ks []store.KeyRecord) error {
 // SetStates moves pending transfers to their new states.
 func (t *Tx) SetStates(ctx context.Context, changes []store.StateChange) error {
 	for _, c := range changes {
-		if err := t.exec(ctx, `UPDATE transfers SET state = ? WHERE id = ?`, c.State, c.ID); err != nil {
+		if err := t.exec(ctx, qSetState, c.State, c.ID); err != nil {
 			return err
 		}
 	}
@@ -195,22 +219,18 @@ func (t *Tx) SetStates(ctx context.Context, changes []store.StateChange) error {
 
 // UpdateBalances writes account counters, many accounts per statement.
 func (t *Tx) UpdateBalances(ctx context.Context, as []store.Account) error {
-	const chunk = 64
-	tuple := "(?,?,?,?,?)"
-	buf := make([]any, 0, chunk*5)
-	for start := 0; start < len(as); start += chunk {
-		end := min(start+chunk, len(as))
+	buf := make([]any, 0, maxChunk*5)
+	for start := 0; start < len(as); {
+		size := chunkSize(len(as) - start)
 		buf = buf[:0]
-		for i := start; i < end; i++ {
+		for i := start; i < start+size; i++ {
 			a := &as[i]
 			buf = append(buf, a.ID, a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending)
 		}
-		q := `WITH v(id, dp, cp, dq, cq) AS (VALUES ` + strings.Repeat(tuple+",", end-start-1) + tuple + `)
-			UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dq, credits_pending = v.cq
-			FROM v WHERE accounts.id = v.id`
-		if err := t.exec(ctx, q, buf...); err != nil {
+		if err := t.exec(ctx, updateBalancesSQL(size), buf...); err != nil {
 			return err
 		}
+		start += size
 	}
 	return nil
 }

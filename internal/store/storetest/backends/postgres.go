@@ -4,9 +4,7 @@ import (
 	"testing"
 
 	"github.com/coffer-pay/coffer/internal/store"
+	"github.com/coffer-pay/coffer/internal/store/postgres"
 )
 
-func openPostgres(t *testing.T) store.Store {
-	t.Skip("postgres engine not wired yet")
-	return nil
-}
+func openPostgres(t *testing.T) store.Store { return postgres.OpenTest(t) }

@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coffer-pay/coffer/internal/store"
+)
+
+// Tx is a store.Tx: a READ COMMITTED transaction on one pooled connection.
+// Each batch write is one statement (a COPY, or an UPDATE over unnest-ed
+// arrays), so that a batch of thousands of rows costs one round trip.
+type Tx struct {
+	tx pgx.Tx
+	// ctx is the context Begin was given. Commit and Rollback use it, so
+	// that a commit on a hung connection ends with the batch's deadline
+	// instead of blocking for ever (the batch's callers then learn the
+	// outcome by looking their keys up).
+	ctx context.Context
+}
+
+var _ store.Tx = (*Tx)(nil)
+
+// LockPending locks and returns the rows of kind pending among ids, whatever
+// their state. Rows are locked in ascending id order (the sort runs below
+// the row-locking step of the plan), so concurrent batches cannot deadlock.
+func (t *Tx) LockPending(ctx context.Context, ids []int64) ([]store.Transfer, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, t.tx, "postgres: lock pending", scanTransfer,
+		`SELECT `+transferCols+` FROM transfers WHERE id = ANY($1) AND kind = 'pending' ORDER BY id FOR UPDATE`, ids)
+}
+
+// LockAccounts locks and returns the accounts among ids, in ascending id order.
+func (t *Tx) LockAccounts(ctx context.Context, ids []int64) ([]store.Account, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, t.tx, "postgres: lock accounts", scanAccount,
+		`SELECT `+accountCols+` FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+}
+
+// splitKeys returns the two columns of keys, for unnest.
+func splitKeys(keys []store.MerchantKey) (merchants []int64, ikeys []string) {
+	merchants = make([]int64, len(keys))
+	ikeys = make([]string, len(keys))
+	for i, k := range keys {
+		merchants[i], ikeys[i] = k.MerchantID, k.Key
+	}
+	return merchants, ikeys
+}
+
+func (t *Tx) LookupKeys(ctx context.Context, keys []store.MerchantKey) ([]store.KeyRecord, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	merchants, ikeys := splitKeys(keys)
+	return queryAll(ctx, t.tx, "postgres: lookup keys", scanKey,
+		`SELECT `+keyCols+` FROM idempotency_keys
+		WHERE (merchant_id, ikey) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`, merchants, ikeys)
+}
+
+// TransfersByIDs returns the transfers among ids, in ascending id order.
+func (t *Tx) TransfersByIDs(ctx context.Context, ids []int64) ([]store.Transfer, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, t.tx, "postgres: transfers by ids", scanTransfer,
+		`SELECT `+transferCols+` FROM transfers WHERE id = ANY($1) ORDER BY id`, ids)
+}
+
+// AccountsByKeys returns the accounts created with those keys, in ascending
+// id order.
+func (t *Tx) AccountsByKeys(ctx context.Context, keys []store.MerchantKey) ([]store.Account, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	merchants, ikeys := splitKeys(keys)
+	// "ikey IS NOT NULL" lets the planner use the partial unique index.
+	return queryAll(ctx, t.tx, "postgres: accounts by keys", scanAccount,
+		`SELECT `+accountCols+` FROM accounts
+		WHERE ikey IS NOT NULL AND (merchant_id, ikey) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
+		ORDER BY id`, merchants, ikeys)
+}
+
+// NextTransferIDs reserves n ids from the transfers' identity sequence.
+// Sequences are not transactional: a rolled-back batch leaves a gap.
+func (t *Tx) NextTransferIDs(ctx context.Context, n int) ([]int64, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT nextval('transfers_id_seq') AS id FROM generate_series(1, $1) ORDER BY id`, n)
+	if err != nil {
+		return nil, translate("postgres: next transfer ids", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, translate("postgres: next transfer ids", err)
+}
+
+// InsertAccount inserts a and sets a.ID, and a.CreatedAt if it was zero. A
+// key already used by the merchant gives ErrRetry: a concurrent node created
+// the account first, and the caller starts over to find it.
+func (t *Tx) InsertAccount(ctx context.Context, a *store.Account) error {
+	a.CreatedAt = orNow(a.CreatedAt, now())
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO accounts (merchant_id, asset, name, normal, overdraft_limit, unlimited,
+			debits_posted, credits_posted, debits_pending, credits_pending, ikey, metadata, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		RETURNING id`,
+		a.MerchantID, a.Asset, a.Name, a.Normal, a.OverdraftLimit, a.Unlimited,
+		a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending,
+		nullString(a.Key), nullJSON(a.Metadata), a.CreatedAt,
+	).Scan(&a.ID)
+	return translate("postgres: insert account", err)
+}
+
+// InsertTransfers inserts ts with the ids they carry. COPY is markedly
+// faster than an INSERT over unnest-ed arrays for batches of thousands.
+func (t *Tx) InsertTransfers(ctx context.Context, ts []store.Transfer) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	created := now()
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"transfers"}, []string{
+		"id", "merchant_id", "ikey", "kind", "debit_account_id", "credit_account_id",
+		"asset", "amount", "pending_id", "state", "timeout_at", "metadata", "created_at",
+	}, pgx.CopyFromSlice(len(ts), func(i int) ([]any, error) {
+		tr := &ts[i]
+		return []any{tr.ID, tr.MerchantID, tr.Key, tr.Kind, tr.DebitAccountID, tr.CreditAccountID,
+			tr.Asset, tr.Amount, nullID(tr.PendingID), tr.State, tr.TimeoutAt, nullJSON(tr.Metadata), orNow(tr.CreatedAt, created)}, nil
+	}))
+	return translate(fmt.Sprintf("postgres: insert %d transfers", len(ts)), err)
+}
+
+// InsertKeys records idempotency outcomes, by COPY. A key that exists
+// already gives ErrRetry (through the primary key's unique violation).
+func (t *Tx) InsertKeys(ctx context.Context, ks []store.KeyRecord) error {
+	if len(ks) == 0 {
+		return nil
+	}
+	created := now()
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"idempotency_keys"}, []string{
+		"merchant_id", "ikey", "transfer_id", "request", "code", "message", "created_at",
+	}, pgx.CopyFromSlice(len(ks), func(i int) ([]any, error) {
+		k := &ks[i]
+		return []any{k.MerchantID, k.Key, nullID(k.TransferID), nullJSON(k.Request),
+			nullString(k.Code), nullString(k.Message), orNow(k.CreatedAt, created)}, nil
+	}))
+	return translate(fmt.Sprintf("postgres: insert %d keys", len(ks)), err)
+}
+
+// SetStates updates the state of each transfer. Every id must exist, once:
+// otherwise it returns ErrNotFound (and the caller rolls back).
+func (t *Tx) SetStates(ctx context.Context, changes []store.StateChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	ids, states := make([]int64, len(changes)), make([]string, len(changes))
+	for i, c := range changes {
+		ids[i], states[i] = c.ID, c.State
+	}
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE transfers SET state = u.state
+		FROM unnest($1::bigint[], $2::text[]) AS u(id, state)
+		WHERE transfers.id = u.id`, ids, states)
+	return checkUpdated("postgres: set states", tag.RowsAffected(), len(changes), err)
+}
+
+// UpdateBalances writes the four counters of each account. Every id must
+// exist, once: otherwise it returns ErrNotFound.
+func (t *Tx) UpdateBalances(ctx context.Context, as []store.Account) error {
+	if len(as) == 0 {
+		return nil
+	}
+	n := len(as)
+	ids, dp, cp, dpend, cpend := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, a := range as {
+		ids[i], dp[i], cp[i], dpend[i], cpend[i] = a.ID, a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending
+	}
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE accounts SET debits_posted = u.dp, credits_posted = u.cp,
+			debits_pending = u.dpend, credits_pending = u.cpend
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(id, dp, cp, dpend, cpend)
+		WHERE accounts.id = u.id`, ids, dp, cp, dpend, cpend)
+	return checkUpdated("postgres: update balances", tag.RowsAffected(), len(as), err)
+}
+
+// checkUpdated translates err, or reports an update that touched fewer rows
+// than it was given (a missing or repeated id).
+func checkUpdated(op string, updated int64, want int, err error) error {
+	if err != nil {
+		return translate(op, err)
+	}
+	if updated != int64(want) {
+		return fmt.Errorf("%s: %d of %d rows updated: %w", op, updated, want, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Commit commits the transaction, within the deadline of Begin's context.
+func (t *Tx) Commit() error {
+	return translate("postgres: commit", t.tx.Commit(t.ctx))
+}
+
+// Rollback aborts the transaction. After Commit or Rollback it is a no-op,
+// so that callers can defer it.
+func (t *Tx) Rollback() error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 10*time.Second)
+	defer cancel()
+	err := t.tx.Rollback(ctx)
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return nil
+	}
+	return translate("postgres: rollback", err)
+}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coffer-pay/coffer/internal/ledger"
 	"github.com/coffer-pay/coffer/internal/store"
@@ -17,7 +18,12 @@ import (
 // of 1,000 funded accounts, on SQLite with durable commits.
 func BenchmarkEngineTransfer(b *testing.B) {
 	st := sqlite.OpenTest(b)
-	eng := ledger.New(st, ledger.Options{ExpiryInterval: -1})
+	var batches, batched, took atomic.Int64
+	eng := ledger.New(st, ledger.Options{ExpiryInterval: -1, OnBatch: func(jobs, n int, d time.Duration, err error) {
+		batches.Add(1)
+		batched.Add(int64(n))
+		took.Add(int64(d))
+	}})
 	b.Cleanup(func() { eng.Close(context.Background()) })
 	ctx := context.Background()
 	mint, _, err := eng.CreateAccount(ctx, 1, ledger.AccountRequest{Asset: "USD", Normal: store.Debit, Unlimited: true})
@@ -38,6 +44,9 @@ func BenchmarkEngineTransfer(b *testing.B) {
 	if _, err := eng.Transfer(ctx, 1, fund); err != nil {
 		b.Fatal(err)
 	}
+	batches.Store(0)
+	batched.Store(0)
+	took.Store(0)
 	var seq atomic.Int64
 	b.SetParallelism(32)
 	b.ResetTimer()
@@ -59,4 +68,8 @@ func BenchmarkEngineTransfer(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
+	if n := batches.Load(); n > 0 {
+		b.ReportMetric(float64(batched.Load())/float64(n), "transfers/batch")
+		b.ReportMetric(float64(took.Load())/float64(n)/1e6, "ms/batch")
+	}
 }

@@ -74,6 +74,10 @@ func New(st store.Store, opt Options) *Engine {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	// Both stores keep microseconds: rounding here makes a replayed answer
+	// carry exactly the times the first one did.
+	clock := opt.Now
+	opt.Now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -262,6 +262,10 @@ func (b *batch) applyChain(merchantID int64, reqs []TransferRequest, res []Resul
 			err = failErr
 		}
 		res[i].Err = err
+		if failErr.Kind == KindInternal {
+			// Not the request's fault: keep no outcome, so a retry runs again.
+			continue
+		}
 		c, _ := json.Marshal(canonOf(r))
 		b.seen[mk] = outcome{req: r, tIdx: -1, err: err, canon: c}
 		b.keys = append(b.keys, store.KeyRecord{MerchantID: merchantID, Key: r.Key, Request: c, Code: err.Code, Message: err.Message})

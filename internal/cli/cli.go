@@ -34,7 +34,7 @@ func commands() []command {
 		{"serve", "run the Coffer server (SQLite by default, PostgreSQL with --db postgres://…)", runServe},
 		{"migrate", "apply the embedded database migrations and exit", runMigrate},
 		{"verify", "recompute every balance from the journal and check the ledger's invariants", runVerify},
-		
+		{"bench", "drive a running server with load over HTTP and print throughput and latency", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/coffer-pay/coffer/internal/api"
 	"github.com/coffer-pay/coffer/internal/apikey"
@@ -23,7 +26,8 @@ import (
 )
 
 // openStore opens the engine --db names and applies migrations.
-func openStore(ctx context.Context, db string, migrate bool) (store.Store, error) {
+// A server (exclusive) holds SQLite's lock file and caches accounts.
+func openStore(ctx context.Context, db string, migrate, exclusive bool) (store.Store, error) {
 	cfg := config.Config{DB: db}
 	var st store.Store
 	if cfg.IsPostgres() {
@@ -33,7 +37,7 @@ func openStore(ctx context.Context, db string, migrate bool) (store.Store, error
 		}
 		st = s
 	} else {
-		s, err := sqlite.Open(ctx, db, sqlite.Options{})
+		s, err := sqlite.Open(ctx, db, sqlite.Options{Exclusive: exclusive})
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +88,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := openStore(ctx, cfg.DB, true)
+	st, err := openStore(ctx, cfg.DB, true, true)
 	if err != nil {
 		return err
 	}
@@ -119,6 +123,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			{Name: "native", Pattern: api.Prefix, Handler: api.New(api.Config{Engine: eng, Logger: log}), MaxBody: 16 << 20},
 		},
 	})
+	if cfg.DebugAddr != "" {
+		go servePprof(cfg.DebugAddr, log)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		eng.Close(context.Background())
@@ -202,4 +209,19 @@ func printWelcome(env *Env, base string, cfg config.Config, token string) {
 		fmt.Fprintln(w, "\nUse the admin API key printed at the first start (or set with COFFER_ADMIN_KEY).")
 	}
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}
+
+// servePprof serves the Go profiler on its own listener, never on the
+// public one.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	log.Info("profiling enabled", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Warn("profiling server stopped", "err", err)
+	}
 }

@@ -25,7 +25,7 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *db, true)
+	st, err := openStore(ctx, *db, true, false)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *db, false)
+	st, err := openStore(ctx, *db, false, false)
 	if err != nil {
 		return err
 	}

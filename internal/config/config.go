@@ -49,6 +49,7 @@ type Config struct {
 	Workers         int           // concurrent batch committers (0: 1 on SQLite, 4 on PostgreSQL)
 	ShutdownTimeout time.Duration // how long in-flight work may take at shutdown
 	RequestTimeout  time.Duration // server-side limit per request
+	DebugAddr       string        // if set, serve net/http/pprof here (keep it private)
 }
 
 // Default returns the defaults: SQLite in ./coffer-data, port 8080.
@@ -103,6 +104,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Workers, "workers", envInt("COFFER_WORKERS", c.Workers), "batches committing at once; 0 picks 1 for SQLite, 4 for PostgreSQL (env COFFER_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("COFFER_SHUTDOWN_TIMEOUT", c.ShutdownTimeout), "time allowed for in-flight work at shutdown (env COFFER_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", envDur("COFFER_REQUEST_TIMEOUT", c.RequestTimeout), "server-side time limit per request (env COFFER_REQUEST_TIMEOUT)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("COFFER_DEBUG_ADDR", c.DebugAddr), "if set, serve Go profiling (net/http/pprof) on this address; keep it private (env COFFER_DEBUG_ADDR)")
 	c.AdminKey = Secret(env("COFFER_ADMIN_KEY", string(c.AdminKey)))
 }
 

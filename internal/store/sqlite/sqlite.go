@@ -36,6 +36,12 @@ type Options struct {
 	Readers int
 	// CacheMiB is SQLite's page cache per connection in MiB (default 64).
 	CacheMiB int
+	// Exclusive takes a lock file so that no other process can write the
+	// database, and then keeps committed accounts in memory. `coffer serve`
+	// sets it; read-only tools such as `coffer verify` do not.
+	Exclusive bool
+	// CachedAccounts bounds the in-memory account cache (default 200,000).
+	CachedAccounts int
 }
 
 // Store is a store.Store on one SQLite file.
@@ -46,6 +52,9 @@ type Store struct {
 
 	prepMu sync.Mutex
 	prep   map[string]*sql.Stmt // see prepared.go
+
+	lock  *os.File      // held while Exclusive
+	cache *accountCache // nil unless Exclusive
 }
 
 var _ store.Store = (*Store)(nil)
@@ -63,6 +72,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
+	}
+	var lock *os.File
+	var cache *accountCache
+	if opts.Exclusive {
+		var err error
+		if lock, err = lockFile(path); err != nil {
+			return nil, err
+		}
+		if opts.CachedAccounts <= 0 {
+			opts.CachedAccounts = 200_000
+		}
+		cache = &accountCache{rows: map[int64]store.Account{}, max: opts.CachedAccounts}
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -94,7 +115,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(opts.Readers)
 	reader.SetMaxIdleConns(opts.Readers)
-	s := &Store{path: path, writer: writer, reader: reader}
+	s := &Store{path: path, writer: writer, reader: reader, lock: lock, cache: cache}
 	// The writer creates the file and switches it to WAL before any reader.
 	if err := writer.PingContext(ctx); err != nil {
 		s.Close()
@@ -122,7 +143,11 @@ func (s *Store) Close() error {
 	}
 	s.prep = nil
 	s.prepMu.Unlock()
-	return errors.Join(s.writer.Close(), s.reader.Close())
+	err := errors.Join(s.writer.Close(), s.reader.Close())
+	if s.lock != nil {
+		s.lock.Close() // releases the flock
+	}
+	return err
 }
 
 // Ping checks that the database answers.

@@ -11,7 +11,7 @@ import (
 func OpenTest(t testing.TB) *Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), Options{Readers: 2, CacheMiB: 8})
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "coffer.db"), Options{Readers: 2, CacheMiB: 8, Exclusive: true})
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}

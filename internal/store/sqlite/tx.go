@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/coffer-pay/coffer/internal/store"
 )
@@ -17,6 +19,9 @@ type Tx struct {
 	tx     *sql.Tx
 	done   bool
 	nextID int64 // next transfer id to hand out; 0 until first asked
+	// staged holds the account rows this transaction wrote, for the cache
+	// to take when (and only if) it commits.
+	staged map[int64]store.Account
 }
 
 // Begin starts a write transaction.
@@ -35,7 +40,33 @@ func (t *Tx) Commit() error {
 		return errClosed
 	}
 	t.done = true
-	return translate(t.tx.Commit())
+	if err := translate(t.tx.Commit()); err != nil {
+		if t.s.cache != nil {
+			// The outcome is unknown: forget everything rather than guess.
+			t.s.cache.reset()
+		}
+		return err
+	}
+	if t.s.cache != nil && len(t.staged) > 0 {
+		rows := make([]store.Account, 0, len(t.staged))
+		for _, a := range t.staged {
+			rows = append(rows, a)
+		}
+		t.s.cache.put(rows...)
+	}
+	return nil
+}
+
+func (t *Tx) stage(as ...store.Account) {
+	if t.s.cache == nil {
+		return
+	}
+	if t.staged == nil {
+		t.staged = make(map[int64]store.Account, len(as))
+	}
+	for _, a := range as {
+		t.staged[a.ID] = a
+	}
 }
 
 // Rollback abandons the transaction.
@@ -79,10 +110,37 @@ func (t *Tx) LockPending(ctx context.Context, ids []int64) ([]store.Transfer, er
 		nil, int64Args(ids), scanTransfer)
 }
 
-// LockAccounts reads the accounts among ids.
+// LockAccounts reads the accounts among ids, in id order: from this
+// transaction's own writes, then the cache, then the database.
 func (t *Tx) LockAccounts(ctx context.Context, ids []int64) ([]store.Account, error) {
-	return padded(ctx, t, qLockAccounts,
-		nil, int64Args(ids), scanAccount)
+	if t.s.cache == nil {
+		return padded(ctx, t, qLockAccounts, nil, int64Args(ids), scanAccount)
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]store.Account, 0, len(ids))
+	var missing []any
+	for _, id := range ids {
+		if a, ok := t.staged[id]; ok {
+			out = append(out, a)
+		} else if a, ok := t.s.cache.get(id); ok {
+			out = append(out, a)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		got, err := padded(ctx, t, qLockAccounts, nil, missing, scanAccount)
+		if err != nil {
+			return nil, err
+		}
+		// Rows read under the write lock are the committed state.
+		t.s.cache.put(got...)
+		out = append(out, got...)
+		slices.SortFunc(out, func(a, b store.Account) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return out, nil
 }
 
 // byMerchant groups keys by merchant so each query uses the primary key.
@@ -165,6 +223,9 @@ func (t *Tx) InsertAccount(ctx context.Context, a *store.Account) error {
 		return err
 	}
 	a.ID, err = res.LastInsertId()
+	if err == nil {
+		t.stage(*a)
+	}
 	return translate(err)
 }
 
@@ -231,6 +292,21 @@ func (t *Tx) UpdateBalances(ctx context.Context, as []store.Account) error {
 			return err
 		}
 		start += size
+	}
+	if t.s.cache != nil {
+		for _, a := range as {
+			// Only counters change; take the rest from what we know.
+			base, ok := t.staged[a.ID]
+			if !ok {
+				if base, ok = t.s.cache.get(a.ID); !ok {
+					// Unknown here: drop nothing, learn it on next read.
+					continue
+				}
+			}
+			base.DebitsPosted, base.CreditsPosted = a.DebitsPosted, a.CreditsPosted
+			base.DebitsPending, base.CreditsPending = a.DebitsPending, a.CreditsPending
+			t.stage(base)
+		}
 	}
 	return nil
 }

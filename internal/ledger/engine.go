@@ -132,6 +132,7 @@ type job struct {
 	account    *AccountRequest
 	transfers  []TransferRequest
 	expire     []int64
+	op         func(ctx context.Context, x *Exec) error
 
 	done     chan struct{}
 	results  []Result

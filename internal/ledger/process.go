@@ -15,6 +15,7 @@ import (
 // and what it will write.
 type batch struct {
 	e     *Engine
+	tx    store.Tx
 	now   int64 // engine time, for comparing timeouts
 	accts map[int64]*store.Account
 	dirty map[int64]bool
@@ -30,9 +31,78 @@ type batch struct {
 
 	// seen maps each key handled so far in this batch to its outcome, so a
 	// key repeated within a batch replays like a key from an earlier batch.
-	seen map[store.MerchantKey]outcome
+	seen    map[store.MerchantKey]outcome
+	seenLog []store.MerchantKey // keys added to seen, in order, for rollback
+	// loaded marks rows of newT read from the database for replays: they
+	// are never written again.
+	loaded map[int]bool
+
+	events []store.Event
+
+	// Rows loaded and accounts dirtied, in order, so that an operation that
+	// fails can forget what it loaded: after ROLLBACK TO SAVEPOINT its row
+	// locks are gone and the accounts it opened do not exist.
+	acctLog, pendLog, dirtyLog []int64
 
 	undo []undoEntry
+}
+
+// mark is a point in the batch that an operation can roll back to.
+type mark struct {
+	newT, fill, keys, seen, undo, events, accts, pends, dirty int
+}
+
+func (b *batch) mark() mark {
+	return mark{len(b.newT), len(b.fill), len(b.keys), len(b.seenLog), len(b.undo), len(b.events),
+		len(b.acctLog), len(b.pendLog), len(b.dirtyLog)}
+}
+
+// rollback undoes everything applied since m, in memory.
+func (b *batch) rollback(m mark) {
+	for k := len(b.undo) - 1; k >= m.undo; k-- {
+		u := b.undo[k]
+		if u.acct != nil {
+			*u.acct = u.saved
+		} else {
+			u.pend.State = u.state
+		}
+	}
+	b.undo = b.undo[:m.undo]
+	for _, k := range b.seenLog[m.seen:] {
+		delete(b.seen, k)
+	}
+	b.seenLog = b.seenLog[:m.seen]
+	for i := m.newT; i < len(b.newT); i++ {
+		delete(b.loaded, i)
+	}
+	b.newT = b.newT[:m.newT]
+	b.fill = b.fill[:m.fill]
+	b.keys = b.keys[:m.keys]
+	b.keyFill = b.keyFill[:m.keys]
+	b.events = b.events[:m.events]
+	for _, id := range b.dirtyLog[m.dirty:] {
+		delete(b.dirty, id)
+	}
+	b.dirtyLog = b.dirtyLog[:m.dirty]
+}
+
+// forget drops the rows loaded since m (after the operation that loaded
+// them was rolled back to its savepoint).
+func (b *batch) forget(m mark) {
+	for _, id := range b.acctLog[m.accts:] {
+		delete(b.accts, id)
+	}
+	b.acctLog = b.acctLog[:m.accts]
+	for _, id := range b.pendLog[m.pends:] {
+		delete(b.pend, id)
+		delete(b.orig, id)
+	}
+	b.pendLog = b.pendLog[:m.pends]
+}
+
+func (b *batch) setSeen(k store.MerchantKey, o outcome) {
+	b.seen[k] = o
+	b.seenLog = append(b.seenLog, k)
 }
 
 type fillRef struct {
@@ -75,15 +145,17 @@ func (e *Engine) process(ctx context.Context, jobs []*job) (err error) {
 		}
 	}
 	b := &batch{
-		e:     e,
-		now:   e.opt.Now().UnixMicro(),
-		accts: map[int64]*store.Account{},
-		dirty: map[int64]bool{},
-		pend:  map[int64]*store.Transfer{},
-		orig:  map[int64]string{},
-		seen:  map[store.MerchantKey]outcome{},
+		e:      e,
+		tx:     tx,
+		now:    e.opt.Now().UnixMicro(),
+		accts:  map[int64]*store.Account{},
+		dirty:  map[int64]bool{},
+		pend:   map[int64]*store.Transfer{},
+		orig:   map[int64]string{},
+		seen:   map[store.MerchantKey]outcome{},
+		loaded: map[int]bool{},
 	}
-	if err := b.load(ctx, tx, jobs); err != nil {
+	if err := b.load(ctx, jobs); err != nil {
 		return err
 	}
 	b.expireDue()
@@ -92,15 +164,23 @@ func (e *Engine) process(ctx context.Context, jobs []*job) (err error) {
 			b.applyJob(j)
 		}
 	}
+	for _, j := range jobs {
+		if j.op != nil {
+			if err := b.runOp(ctx, j); err != nil {
+				return err
+			}
+		}
+	}
 	if err := b.write(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// load reads everything the batch needs: existing key records and their
-// transfers, then locks pending transfers and accounts in id order.
-func (b *batch) load(ctx context.Context, tx store.Tx, jobs []*job) error {
+// load reads everything the batch's transfer jobs need: existing key
+// records and their transfers, then locks pending transfers and accounts in
+// id order.
+func (b *batch) load(ctx context.Context, jobs []*job) error {
 	var keys []store.MerchantKey
 	var pendIDs, acctIDs []int64
 	for _, j := range jobs {
@@ -115,8 +195,16 @@ func (b *batch) load(ctx context.Context, tx store.Tx, jobs []*job) error {
 			}
 		}
 	}
+	return b.loadRows(ctx, keys, pendIDs, acctIDs)
+}
+
+// loadRows reads the outcomes of keys not seen yet, then locks the pending
+// transfers and accounts not loaded yet.
+func (b *batch) loadRows(ctx context.Context, keys []store.MerchantKey, pendIDs, acctIDs []int64) error {
+	tx := b.tx
+	keys = slices.DeleteFunc(dedupeKeys(keys), func(k store.MerchantKey) bool { _, ok := b.seen[k]; return ok })
 	if len(keys) > 0 {
-		recs, err := tx.LookupKeys(ctx, dedupeKeys(keys))
+		recs, err := tx.LookupKeys(ctx, keys)
 		if err != nil {
 			return err
 		}
@@ -143,17 +231,19 @@ func (b *batch) load(ctx context.Context, tx store.Tx, jobs []*job) error {
 				if !ok {
 					return fmt.Errorf("idempotency key %q names missing transfer %d", r.Key, r.TransferID)
 				}
-				b.newT = append(b.newT, t) // already has its id; never written again
+				b.newT = append(b.newT, t)
 				o.tIdx = len(b.newT) - 1
+				b.loaded[o.tIdx] = true
 			} else {
 				o.err = &Error{Kind: kindOfCode(r.Code), Code: r.Code, Message: r.Message}
 				o.canon = r.Request
 			}
-			b.seen[store.MerchantKey{MerchantID: r.MerchantID, Key: r.Key}] = o
+			b.setSeen(store.MerchantKey{MerchantID: r.MerchantID, Key: r.Key}, o)
 		}
 	}
+	pendIDs = slices.DeleteFunc(sortedUnique(pendIDs), func(id int64) bool { _, ok := b.pend[id]; return ok })
 	if len(pendIDs) > 0 {
-		ps, err := tx.LockPending(ctx, sortedUnique(pendIDs))
+		ps, err := tx.LockPending(ctx, pendIDs)
 		if err != nil {
 			return err
 		}
@@ -161,17 +251,20 @@ func (b *batch) load(ctx context.Context, tx store.Tx, jobs []*job) error {
 			p := ps[i]
 			b.pend[p.ID] = &p
 			b.orig[p.ID] = p.State
+			b.pendLog = append(b.pendLog, p.ID)
 			acctIDs = append(acctIDs, p.DebitAccountID, p.CreditAccountID)
 		}
 	}
+	acctIDs = slices.DeleteFunc(sortedUnique(acctIDs), func(id int64) bool { return id == 0 || b.accts[id] != nil })
 	if len(acctIDs) > 0 {
-		as, err := tx.LockAccounts(ctx, sortedUnique(acctIDs))
+		as, err := tx.LockAccounts(ctx, acctIDs)
 		if err != nil {
 			return err
 		}
 		for i := range as {
 			a := as[i]
 			b.accts[a.ID] = &a
+			b.acctLog = append(b.acctLog, a.ID)
 		}
 	}
 	return nil
@@ -192,7 +285,6 @@ func (b *batch) expireDue() {
 			}
 		}
 	}
-	b.undo = b.undo[:0]
 }
 
 func (b *batch) applyJob(j *job) {
@@ -223,9 +315,8 @@ func (b *batch) applyChain(merchantID int64, reqs []TransferRequest, res []Resul
 		}
 		return
 	}
-	b.undo = b.undo[:0]
+	m := b.mark()
 	nT := len(b.newT)
-	nFill := len(b.fill)
 	failAt := -1
 	var failErr *Error
 	for i := range reqs {
@@ -236,23 +327,14 @@ func (b *batch) applyChain(merchantID int64, reqs []TransferRequest, res []Resul
 		b.fill = append(b.fill, fillRef{res: &res[i], idx: len(b.newT) - 1})
 	}
 	if failAt >= 0 {
-		for k := len(b.undo) - 1; k >= 0; k-- {
-			u := b.undo[k]
-			if u.acct != nil {
-				*u.acct = u.saved
-			} else {
-				u.pend.State = u.state
-			}
-		}
-		b.newT = b.newT[:nT]
-		b.fill = b.fill[:nFill]
+		b.rollback(m)
 	}
 	for i := range reqs {
 		r := &reqs[i]
 		mk := store.MerchantKey{MerchantID: merchantID, Key: r.Key}
 		if failAt < 0 {
 			idx := nT + i
-			b.seen[mk] = outcome{req: r, tIdx: idx}
+			b.setSeen(mk, outcome{req: r, tIdx: idx})
 			b.keys = append(b.keys, store.KeyRecord{MerchantID: merchantID, Key: r.Key})
 			b.keyFill = append(b.keyFill, idx)
 			continue
@@ -267,7 +349,7 @@ func (b *batch) applyChain(merchantID int64, reqs []TransferRequest, res []Resul
 			continue
 		}
 		c, _ := json.Marshal(canonOf(r))
-		b.seen[mk] = outcome{req: r, tIdx: -1, err: err, canon: c}
+		b.setSeen(mk, outcome{req: r, tIdx: -1, err: err, canon: c})
 		b.keys = append(b.keys, store.KeyRecord{MerchantID: merchantID, Key: r.Key, Request: c, Code: err.Code, Message: err.Message})
 		b.keyFill = append(b.keyFill, -1)
 	}
@@ -310,7 +392,10 @@ func (b *batch) account(merchantID, id int64) (*store.Account, *Error) {
 
 func (b *batch) save(a *store.Account) {
 	b.undo = append(b.undo, undoEntry{acct: a, saved: *a})
-	b.dirty[a.ID] = true
+	if !b.dirty[a.ID] {
+		b.dirty[a.ID] = true
+		b.dirtyLog = append(b.dirtyLog, a.ID)
+	}
 }
 
 // apply applies one new request, appending the transfer it creates.
@@ -448,25 +533,18 @@ func (b *batch) release(p *store.Transfer, state string) *Error {
 
 // write reserves ids and writes the batch's rows.
 func (b *batch) write(ctx context.Context, tx store.Tx) error {
-	// Rows loaded for replays already have ids; only new rows are written.
-	var fresh []int
+	// Rows loaded for replays are never written again; operations gave
+	// their rows ids already.
+	if err := b.assignIDs(ctx, 0); err != nil {
+		return err
+	}
+	rows := make([]store.Transfer, 0, len(b.newT)-len(b.loaded))
 	for i := range b.newT {
-		if b.newT[i].ID == 0 {
-			fresh = append(fresh, i)
+		if !b.loaded[i] {
+			rows = append(rows, b.newT[i])
 		}
 	}
-	if len(fresh) > 0 {
-		ids, err := tx.NextTransferIDs(ctx, len(fresh))
-		if err != nil {
-			return err
-		}
-		now := b.e.opt.Now().UTC()
-		rows := make([]store.Transfer, len(fresh))
-		for k, i := range fresh {
-			b.newT[i].ID = ids[k]
-			b.newT[i].CreatedAt = now
-			rows[k] = b.newT[i]
-		}
+	if len(rows) > 0 {
 		if err := tx.InsertTransfers(ctx, rows); err != nil {
 			return err
 		}
@@ -497,6 +575,11 @@ func (b *batch) write(ctx context.Context, tx store.Tx) error {
 			return err
 		}
 	}
+	if len(b.events) > 0 {
+		if err := tx.InsertEvents(ctx, b.events); err != nil {
+			return err
+		}
+	}
 	if len(b.dirty) > 0 {
 		as := make([]store.Account, 0, len(b.dirty))
 		for _, id := range sortedKeys(b.dirty) {
@@ -509,36 +592,72 @@ func (b *batch) write(ctx context.Context, tx store.Tx) error {
 	return nil
 }
 
+// assignIDs gives ids and creation times to the rows of newT from index
+// from on that have none.
+func (b *batch) assignIDs(ctx context.Context, from int) error {
+	var need []int
+	for i := from; i < len(b.newT); i++ {
+		if b.newT[i].ID == 0 {
+			need = append(need, i)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	ids, err := b.tx.NextTransferIDs(ctx, len(need))
+	if err != nil {
+		return err
+	}
+	now := b.e.opt.Now()
+	for k, i := range need {
+		b.newT[i].ID = ids[k]
+		b.newT[i].CreatedAt = now
+	}
+	return nil
+}
+
 // openAccount runs an account job inside the batch transaction.
 func (e *Engine) openAccount(ctx context.Context, tx store.Tx, j *job) error {
 	r := j.account
+	a, replayed, err := e.insertAccount(ctx, tx, j.merchantID, r)
+	if err != nil {
+		var le *Error
+		if errors.As(err, &le) {
+			j.err = le
+			return nil
+		}
+		return err
+	}
+	j.acct, j.replayed = a, replayed
+	return nil
+}
+
+// insertAccount opens an account in tx, or returns the one its key opened.
+func (e *Engine) insertAccount(ctx context.Context, tx store.Tx, merchantID int64, r *AccountRequest) (store.Account, bool, error) {
 	if r.Key != "" {
-		got, err := tx.AccountsByKeys(ctx, []store.MerchantKey{{MerchantID: j.merchantID, Key: r.Key}})
+		got, err := tx.AccountsByKeys(ctx, []store.MerchantKey{{MerchantID: merchantID, Key: r.Key}})
 		if err != nil {
-			return err
+			return store.Account{}, false, err
 		}
 		if len(got) > 0 {
 			a := got[0]
 			if f := diffAccount(&a, r); f != "" {
 				e := withMsg(ErrIdempotency, "idempotency key %q was used with a different %s", r.Key, f)
 				e.Field = f
-				j.err = e
-				return nil
+				return store.Account{}, false, e
 			}
-			j.acct, j.replayed = a, true
-			return nil
+			return a, true, nil
 		}
 	}
 	a := store.Account{
-		MerchantID: j.merchantID, Asset: r.Asset, Name: r.Name, Normal: r.Normal,
+		MerchantID: merchantID, Asset: r.Asset, Name: r.Name, Normal: r.Normal,
 		OverdraftLimit: r.OverdraftLimit, Unlimited: r.Unlimited, Key: r.Key,
-		Metadata: r.Metadata, CreatedAt: e.opt.Now().UTC(),
+		Metadata: r.Metadata, CreatedAt: e.opt.Now(),
 	}
 	if err := tx.InsertAccount(ctx, &a); err != nil {
-		return err
+		return store.Account{}, false, err
 	}
-	j.acct = a
-	return nil
+	return a, false, nil
 }
 
 func diffAccount(a *store.Account, r *AccountRequest) string {

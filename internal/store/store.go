@@ -168,6 +168,15 @@ type Tx interface {
 	SetStates(ctx context.Context, changes []StateChange) error
 	// UpdateBalances writes the four counters of each account.
 	UpdateBalances(ctx context.Context, as []Account) error
+	// InsertEvents appends events to the outbox and sets their Seq.
+	InsertEvents(ctx context.Context, evs []Event) error
+
+	// Savepoint, ReleaseSavepoint and RollbackToSavepoint bracket one
+	// domain operation inside a batch, so that a failing operation undoes
+	// only its own writes. They do not nest.
+	Savepoint(ctx context.Context) error
+	ReleaseSavepoint(ctx context.Context) error
+	RollbackToSavepoint(ctx context.Context) error
 	Commit() error
 	Rollback() error
 }
@@ -231,6 +240,9 @@ type Store interface {
 	Transfers(ctx context.Context, f TransferFilter) ([]Transfer, error)
 	// ExpiredPending lists pending transfers whose timeout is at or before now.
 	ExpiredPending(ctx context.Context, now time.Time, limit int) ([]Transfer, error)
+
+	// Events lists outbox events of a merchant (0: all) after seq, in order.
+	Events(ctx context.Context, merchantID, afterSeq int64, limit int) ([]Event, error)
 
 	// Journal returns, for every account that appears in the journal, its
 	// counters recomputed from the transfers.

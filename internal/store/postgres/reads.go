@@ -238,3 +238,19 @@ func each[T any](page func(after int64) ([]T, error), id func(T) int64, fn func(
 		after = id(rows[len(rows)-1])
 	}
 }
+
+// Events lists outbox events in seq order.
+func (s *Store) Events(ctx context.Context, merchantID, afterSeq int64, limit int) ([]store.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return queryAll(ctx, s.pool, "postgres: events", func(r pgx.Row) (store.Event, error) {
+		var e store.Event
+		var payload string
+		err := r.Scan(&e.Seq, &e.ID, &e.MerchantID, &e.Type, &e.Subject, &payload, &e.CreatedAt)
+		e.Payload = []byte(payload)
+		e.CreatedAt = e.CreatedAt.UTC()
+		return e, err
+	}, `SELECT seq, id, merchant_id, type, subject, payload::text, created_at FROM events
+		WHERE seq > $1 AND ($2 = 0 OR merchant_id = $2) ORDER BY seq LIMIT $3`, afterSeq, merchantID, limit)
+}

@@ -218,3 +218,65 @@ func (t *Tx) Rollback() error {
 	}
 	return translate("postgres: rollback", err)
 }
+
+// InsertEvents appends events to the outbox and sets their Seq, in one
+// statement.
+func (t *Tx) InsertEvents(ctx context.Context, evs []store.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	n := len(evs)
+	ids, merchants, types, subjects, payloads, created := make([]string, n), make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, e := range evs {
+		ids[i], merchants[i], types[i], subjects[i], payloads[i], created[i] = e.ID, e.MerchantID, e.Type, e.Subject, string(e.Payload), e.CreatedAt
+	}
+	rows, err := t.tx.Query(ctx, `
+		INSERT INTO events (id, merchant_id, type, subject, payload, created_at)
+		SELECT id, merchant_id, type, subject, payload::jsonb, created_at
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+			WITH ORDINALITY AS u(id, merchant_id, type, subject, payload, created_at, ord)
+		ORDER BY ord
+		RETURNING id, seq`, ids, merchants, types, subjects, payloads, created)
+	if err != nil {
+		return translate("postgres: insert events", err)
+	}
+	seqs := make(map[string]int64, n)
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			rows.Close()
+			return translate("postgres: insert events", err)
+		}
+		seqs[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return translate("postgres: insert events", err)
+	}
+	for i := range evs {
+		evs[i].Seq = seqs[evs[i].ID]
+	}
+	return nil
+}
+
+// Savepoint starts a savepoint for one operation.
+func (t *Tx) Savepoint(ctx context.Context) error {
+	_, err := t.tx.Exec(ctx, "SAVEPOINT op")
+	return translate("postgres: savepoint", err)
+}
+
+// ReleaseSavepoint keeps the operation's writes.
+func (t *Tx) ReleaseSavepoint(ctx context.Context) error {
+	_, err := t.tx.Exec(ctx, "RELEASE SAVEPOINT op")
+	return translate("postgres: release savepoint", err)
+}
+
+// RollbackToSavepoint undoes the operation's writes (and recovers the
+// transaction if one of them failed).
+func (t *Tx) RollbackToSavepoint(ctx context.Context) error {
+	if _, err := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT op"); err != nil {
+		return translate("postgres: rollback to savepoint", err)
+	}
+	_, err := t.tx.Exec(ctx, "RELEASE SAVEPOINT op")
+	return translate("postgres: release savepoint", err)
+}

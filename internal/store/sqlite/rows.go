@@ -350,3 +350,25 @@ func each[T any](ctx context.Context, page func(after int64) ([]T, error), id fu
 }
 
 var errClosed = errors.New("transaction already finished")
+
+// Events lists outbox events in seq order.
+func (s *Store) Events(ctx context.Context, merchantID, afterSeq int64, limit int) ([]store.Event, error) {
+	q := `SELECT seq, id, merchant_id, type, subject, payload, created_at FROM events WHERE seq > ?`
+	args := []any{afterSeq}
+	if merchantID != 0 {
+		q += ` AND merchant_id = ?`
+		args = append(args, merchantID)
+	}
+	q += ` ORDER BY seq LIMIT ?`
+	args = append(args, limitOf(limit))
+	rows, err := s.reader.QueryContext(ctx, q, args...)
+	return collect(rows, err, func(r scanner) (store.Event, error) {
+		var e store.Event
+		var payload string
+		var created int64
+		err := r.Scan(&e.Seq, &e.ID, &e.MerchantID, &e.Type, &e.Subject, &payload, &created)
+		e.Payload = []byte(payload)
+		e.CreatedAt = fromMicros(created)
+		return e, translate(err)
+	})
+}

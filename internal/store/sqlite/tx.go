@@ -310,3 +310,35 @@ func (t *Tx) UpdateBalances(ctx context.Context, as []store.Account) error {
 	}
 	return nil
 }
+
+// InsertEvents appends events to the outbox.
+func (t *Tx) InsertEvents(ctx context.Context, evs []store.Event) error {
+	for i := range evs {
+		e := &evs[i]
+		res, err := t.tx.ExecContext(ctx, `INSERT INTO events (id, merchant_id, type, subject, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			e.ID, e.MerchantID, e.Type, e.Subject, string(e.Payload), micros(e.CreatedAt))
+		if err != nil {
+			return translate(err)
+		}
+		if e.Seq, err = res.LastInsertId(); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
+}
+
+// Savepoint starts a savepoint for one operation.
+func (t *Tx) Savepoint(ctx context.Context) error { return t.exec(ctx, "SAVEPOINT op") }
+
+// ReleaseSavepoint keeps the operation's writes.
+func (t *Tx) ReleaseSavepoint(ctx context.Context) error { return t.exec(ctx, "RELEASE op") }
+
+// RollbackToSavepoint undoes the operation's writes.
+func (t *Tx) RollbackToSavepoint(ctx context.Context) error {
+	if err := t.exec(ctx, "ROLLBACK TO op"); err != nil {
+		return err
+	}
+	// The operation's account writes (if any) are gone: so are their staged rows.
+	t.staged = nil
+	return t.exec(ctx, "RELEASE op")
+}

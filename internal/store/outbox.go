@@ -31,3 +31,10 @@ func NewEventID() string {
 	_, _ = rand.Read(b[:])
 	return "evt_" + strings.ToLower(eventIDEncoding.EncodeToString(b[:]))
 }
+
+// OutboxStore holds the reads and writes of event delivery: endpoints,
+// deliveries and their log. (Filled in with the notifications domain.)
+type OutboxStore interface{}
+
+// OutboxTx holds outbox writes that must commit with a ledger batch.
+type OutboxTx interface{}

@@ -149,6 +149,9 @@ type MerchantKey struct {
 // (ErrRetry included) the transaction is dead: roll it back and start over.
 // Commit and Rollback are bounded by the context given to Begin.
 type Tx interface {
+	MerchantTx
+	OutboxTx
+
 	// LockPending returns the pending transfers with the given ids, locked
 	// for update. Missing ids are simply absent from the result.
 	LockPending(ctx context.Context, ids []int64) ([]Transfer, error)
@@ -209,6 +212,9 @@ type JournalSums struct {
 
 // Store is what the domain needs from a database engine.
 type Store interface {
+	MerchantStore
+	OutboxStore
+
 	// Begin starts the write transaction of one engine batch.
 	Begin(ctx context.Context) (Tx, error)
 

@@ -193,8 +193,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for i, name := range names {
-		version := i + 1
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", name)
+		}
 		if err := s.applyMigration(ctx, version, name); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}

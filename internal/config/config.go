@@ -46,7 +46,7 @@ type Config struct {
 	LogFormat       string        // text or json
 	AdminKey        Secret        // bootstrap admin API key (COFFER_ADMIN_KEY)
 	MaxBatch        int           // transfers per database transaction
-	Workers         int           // concurrent batch committers (0: 1 on SQLite, 4 on PostgreSQL)
+	Workers         int           // concurrent batch committers (0: 1)
 	ShutdownTimeout time.Duration // how long in-flight work may take at shutdown
 	RequestTimeout  time.Duration // server-side limit per request
 	DebugAddr       string        // if set, serve net/http/pprof here (keep it private)
@@ -101,7 +101,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", env("COFFER_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env COFFER_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("COFFER_LOG_FORMAT", c.LogFormat), "text or json (env COFFER_LOG_FORMAT)")
 	fs.IntVar(&c.MaxBatch, "max-batch", envInt("COFFER_MAX_BATCH", c.MaxBatch), "most transfers per database transaction (env COFFER_MAX_BATCH)")
-	fs.IntVar(&c.Workers, "workers", envInt("COFFER_WORKERS", c.Workers), "batches committing at once; 0 picks 1 for SQLite, 4 for PostgreSQL (env COFFER_WORKERS)")
+	fs.IntVar(&c.Workers, "workers", envInt("COFFER_WORKERS", c.Workers), "batches committing at once per node (0: 1, the fastest on both engines) (env COFFER_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("COFFER_SHUTDOWN_TIMEOUT", c.ShutdownTimeout), "time allowed for in-flight work at shutdown (env COFFER_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", envDur("COFFER_REQUEST_TIMEOUT", c.RequestTimeout), "server-side time limit per request (env COFFER_REQUEST_TIMEOUT)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("COFFER_DEBUG_ADDR", c.DebugAddr), "if set, serve Go profiling (net/http/pprof) on this address; keep it private (env COFFER_DEBUG_ADDR)")

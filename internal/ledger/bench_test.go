@@ -10,16 +10,24 @@ import (
 
 	"github.com/coffer-pay/coffer/internal/ledger"
 	"github.com/coffer-pay/coffer/internal/store"
+	"github.com/coffer-pay/coffer/internal/store/postgres"
 	"github.com/coffer-pay/coffer/internal/store/sqlite"
 )
 
 // BenchmarkEngineTransfer measures the engine alone (no HTTP): many
 // goroutines each submitting one transfer at a time between random pairs
-// of 1,000 funded accounts, on SQLite with durable commits.
+// of 1,000 funded accounts, with durable commits, on SQLite and (when
+// COFFER_TEST_POSTGRES is set) PostgreSQL.
 func BenchmarkEngineTransfer(b *testing.B) {
-	st := sqlite.OpenTest(b)
+	b.Run("sqlite", func(b *testing.B) { benchEngine(b, sqlite.OpenTest(b), 1) })
+	for _, w := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("postgres-workers-%d", w), func(b *testing.B) { benchEngine(b, postgres.OpenTest(b), w) })
+	}
+}
+
+func benchEngine(b *testing.B, st store.Store, workers int) {
 	var batches, batched, took atomic.Int64
-	eng := ledger.New(st, ledger.Options{ExpiryInterval: -1, OnBatch: func(jobs, n int, d time.Duration, err error) {
+	eng := ledger.New(st, ledger.Options{Workers: workers, ExpiryInterval: -1, OnBatch: func(jobs, n int, d time.Duration, err error) {
 		batches.Add(1)
 		batched.Add(int64(n))
 		took.Add(int64(d))

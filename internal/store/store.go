@@ -148,6 +148,11 @@ type MerchantKey struct {
 // engines sharing a database cannot deadlock each other. After any error
 // (ErrRetry included) the transaction is dead: roll it back and start over.
 // Commit and Rollback are bounded by the context given to Begin.
+//
+// An engine may hold the batch's final writes (InsertTransfers,
+// InsertKeys, SetStates, UpdateBalances) and send them together before the
+// transaction's next read or at Commit, so their errors (such as ErrRetry
+// for a key another node recorded) may surface there instead.
 type Tx interface {
 	MerchantTx
 	OutboxTx

@@ -28,6 +28,7 @@ type Options struct {
 // Store is a store.Store on a PostgreSQL connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+	ids  idPool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,5 +83,5 @@ func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, translate("postgres: begin", err)
 	}
-	return &Tx{tx: tx, ctx: ctx}, nil
+	return &Tx{s: s, tx: tx, ctx: ctx}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"io/fs"
 	"path"
 	"strconv"
@@ -74,14 +75,29 @@ func (s *Store) Migrate(ctx context.Context) error {
 	)`); err != nil {
 		return translate("postgres: migrate: create schema_migrations", err)
 	}
-	var applied int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
-		return translate("postgres: migrate: read version", err)
+	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return translate("postgres: migrate: read versions", err)
 	}
-	if applied > len(ms) {
-		return fmt.Errorf("postgres: migrate: database is at version %d, newer than this binary's %d", applied, len(ms))
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return translate("postgres: migrate: read versions", err)
 	}
-	for _, m := range ms[applied:] {
+	done := map[int]bool{}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	for _, v := range versions {
+		done[int(v)] = true
+		if !known[int(v)] {
+			return fmt.Errorf("postgres: migrate: database has migration %d, which this binary does not know: it is newer", v)
+		}
+	}
+	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
 		// Without arguments pgx uses the simple protocol, which runs a
 		// multi-statement script.
 		if _, err := tx.Exec(ctx, m.sql); err != nil {

@@ -219,6 +219,7 @@ type JournalSums struct {
 type Store interface {
 	MerchantStore
 	OutboxStore
+	PricingStore
 
 	// Begin starts the write transaction of one engine batch.
 	Begin(ctx context.Context) (Tx, error)

@@ -1,0 +1,10 @@
+-- Exchange rates against the base currency, kept as history: the newest
+-- row of a currency is its current rate. Rates are exact decimal text.
+CREATE TABLE exchange_rates (
+    id        INTEGER PRIMARY KEY,
+    currency  TEXT    NOT NULL,
+    rate      TEXT    NOT NULL,
+    set_at    INTEGER NOT NULL,
+    set_by    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX exchange_rates_currency ON exchange_rates (currency, id);

@@ -33,6 +33,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -73,6 +74,9 @@ type Options struct {
 	// RunID names the run's keys; "" picks a random one. Running again
 	// with the same id replays the same transfers under the same keys.
 	RunID string
+	// CPUProfile, if set, receives a CPU profile (pprof format) of the
+	// bench process itself during the measured phase.
+	CPUProfile string
 }
 
 // Flags registers the options on fs with their defaults. The URL and the
@@ -99,6 +103,7 @@ func (o *Options) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.AckedFile, "acked-file", "", "write every acknowledged idempotency key to this file, one per line")
 	fs.BoolVar(&o.SkipVerify, "skip-verify", false, "do not read the balances back after the run")
 	fs.StringVar(&o.RunID, "run-id", "", "id in every key of the run (default: random); the same id replays the same transfers")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench itself (the measured phase) to this file")
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -228,7 +233,14 @@ func Run(ctx context.Context, opt Options, out io.Writer) (Summary, error) {
 		if opt.Count > 0 {
 			limit = min(r.next.Load()+uint64(opt.Count), maxIndex)
 		}
+		stopProfile, err := startProfile(opt.CPUProfile)
+		if err != nil {
+			return sum, err
+		}
 		m := r.phase(ctx, limit, opt.Duration)
+		if err := stopProfile(); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
 		unknown = append(unknown, m.unknown...)
 		sum.Requests, sum.Transfers, sum.Errors, sum.Failed = m.requests, m.transfers, m.errors, m.failed
 		for _, s := range m.unknown {
@@ -330,6 +342,29 @@ func newRun(opt Options) *run {
 		prefix: "bench-" + opt.RunID + "-",
 		seed:   h.Sum64(),
 	}
+}
+
+// startProfile starts a CPU profile into path (nothing if path is "") and
+// returns the function that ends it.
+func startProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

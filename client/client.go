@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,17 @@ type Client struct {
 	token     string
 	hc        *http.Client
 	userAgent string
+
+	// Set up once by New, so that a request costs no URL parsing and no
+	// string building: the parsed base URL (nil if it is unusual enough
+	// to be left to http.NewRequest) and the header values, shared by
+	// every request (header values are never modified in place).
+	baseURL  *url.URL
+	hAuth    []string
+	hAgent   []string
+	hAccept  []string
+	hJSON    []string
+	hMinimal []string
 }
 
 // Option configures a Client.
@@ -61,6 +73,21 @@ func New(baseURL, token string, opts ...Option) *Client {
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: NewTransport()}
 	}
+	// Only a plain base URL (scheme, host and path) takes the fast way;
+	// http.NewRequest deals with anything else as it always did.
+	if u, err := url.Parse(base); err == nil && u.Scheme != "" && u.Host != "" && u.Opaque == "" && u.User == nil &&
+		u.RawPath == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.HasSuffix(u.Host, ":") {
+		c.baseURL = u
+	}
+	if token != "" {
+		c.hAuth = []string{"Bearer " + token}
+	}
+	if c.userAgent != "" {
+		c.hAgent = []string{c.userAgent}
+	}
+	c.hAccept = []string{"application/json"}
+	c.hJSON = []string{"application/json"}
+	c.hMinimal = []string{"return=minimal"}
 	return c
 }
 
@@ -138,38 +165,47 @@ type answer struct {
 // do sends one request. in, if not nil, is sent as JSON; a 2xx answer is
 // decoded into out (if not nil) and any other answer becomes an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) (answer, error) {
-	u := c.base + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	var body io.Reader
+	return c.send(ctx, method, path, query, in, out, false)
+}
+
+// send is do, with minimal asking for a minimal answer (Prefer:
+// return=minimal).
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, minimal bool) (answer, error) {
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = encode(in); err != nil {
 			return answer{}, fmt.Errorf("coffer: encode %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	req, err := c.newRequest(ctx, method, path, query, body)
 	if err != nil {
 		return answer{}, fmt.Errorf("coffer: %s %s: %w", method, path, err)
 	}
+	// The header values are shared, read-only slices (see New).
+	h := req.Header
 	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+		h["Content-Type"] = c.hJSON
 	}
-	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	h["Accept"] = c.hAccept
+	if c.hAuth != nil {
+		h["Authorization"] = c.hAuth
 	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
+	if c.hAgent != nil {
+		h["User-Agent"] = c.hAgent
+	}
+	if minimal {
+		h["Prefer"] = c.hMinimal
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return answer{}, fmt.Errorf("coffer: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	buf := getBuffer(resp.ContentLength)
+	defer putBuffer(buf)
+	data, err := readAll(resp.Body, buf.b[:0])
+	buf.b = data
 	if err != nil {
 		return answer{}, fmt.Errorf("coffer: %s %s: read answer: %w", method, path, err)
 	}
@@ -178,11 +214,128 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return a, decodeError(resp, data, a.replayed)
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		// Decoders copy what they keep: data goes back to the pool.
+		switch o := out.(type) {
+		case *Transfer:
+			err = decodeTransfer(data, o)
+		case *leanResults:
+			err = decodeLeanResults(data, o)
+		case *fullResults:
+			err = decodeBatchResults(data, &o.batchResults, o.hint)
+		default:
+			err = json.Unmarshal(data, out)
+		}
+		if err != nil {
 			return a, fmt.Errorf("coffer: %s %s: decode answer: %w", method, path, err)
 		}
 	}
 	return a, nil
+}
+
+// encode is json.Marshal, by hand for the types of the hot path.
+func encode(in any) ([]byte, error) {
+	switch v := in.(type) {
+	case *TransferRequest:
+		if b, ok := encodeTransferRequest(v); ok {
+			return b, nil
+		}
+	case *BatchRequest:
+		if b, ok := encodeBatchRequest(v); ok {
+			return b, nil
+		}
+	}
+	return json.Marshal(in)
+}
+
+// newRequest builds a request of path (under the base URL) with body, if
+// not nil, as its content. It is http.NewRequestWithContext without
+// parsing the URL again on every call.
+func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body []byte) (*http.Request, error) {
+	// The body is a *bytes.Reader with GetBody, as http.NewRequest makes
+	// it: the transport then sends headers and body in one write, and may
+	// resend it. (Its buffer is never reused: the transport may still
+	// read it after Do returns.)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	if c.baseURL == nil || ctx == nil {
+		u := c.base + path
+		if len(query) > 0 {
+			u += "?" + query.Encode()
+		}
+		return http.NewRequestWithContext(ctx, method, u, rd)
+	}
+	u := &url.URL{Scheme: c.baseURL.Scheme, Host: c.baseURL.Host, Path: c.baseURL.Path + path}
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	req := &http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     make(http.Header, 6),
+		Host:       u.Host,
+	}
+	if body != nil {
+		req.ContentLength = int64(len(body))
+		if len(body) == 0 {
+			req.Body, req.GetBody = http.NoBody, noBody
+		} else {
+			req.Body = io.NopCloser(rd)
+			req.GetBody = func() (io.ReadCloser, error) {
+				return io.NopCloser(bytes.NewReader(body)), nil
+			}
+		}
+	}
+	return req.WithContext(ctx), nil
+}
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
+
+// buffer is a pooled buffer for reading answers.
+type buffer struct{ b []byte }
+
+var buffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 4096)} }}
+
+// maxPooled bounds the buffers kept for reuse.
+const maxPooled = 4 << 20
+
+// getBuffer returns a buffer that holds an answer of size bytes (-1:
+// unknown) and one more byte, so that the read that finds the end does not
+// grow it.
+func getBuffer(size int64) *buffer {
+	buf := buffers.Get().(*buffer)
+	if size >= 0 && size < maxPooled && int(size) >= cap(buf.b) {
+		buf.b = make([]byte, 0, size+1)
+	}
+	return buf
+}
+
+func putBuffer(buf *buffer) {
+	if cap(buf.b) <= maxPooled {
+		buf.b = buf.b[:0]
+		buffers.Put(buf)
+	}
+}
+
+// readAll is io.ReadAll into b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }
 
 func decodeError(resp *http.Response, data []byte, replayed bool) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +147,67 @@ func TestUnreachable(t *testing.T) {
 	_, err := client.New(url, "t").GetAccount(context.Background(), 1)
 	if err == nil || client.Code(err) != "" || !client.Temporary(err) {
 		t.Errorf("error = %v, want a temporary transport error", err)
+	}
+}
+
+func TestCreateTransfersMinimal(t *testing.T) {
+	for _, body := range []string{
+		`{"results":[{"id":5},{"error":{"code":"insufficient_funds","message":"m","field":"amount"}},{"id":6,"replayed":true}]}`,
+		// A server that ignores the preference answers whole transfers.
+		`{"results":[{"transfer":{"id":5,"key":"a","amount":"1.00","metadata":{"x":[1]},"created_at":"2026-01-02T03:04:05Z"}},` +
+			`{"error":{"code":"insufficient_funds","message":"m","field":"amount"}},{"transfer":{"id":6},"replayed":true}]}`,
+	} {
+		f := &fake{status: 200, body: body}
+		srv := httptest.NewServer(f)
+		c := client.New(srv.URL, "ck_tok")
+		reqs := []client.TransferRequest{{Key: "a"}, {Key: "b"}, {Key: "c"}}
+		got, err := c.CreateTransfersMinimal(context.Background(), client.BatchRequest{Transfers: reqs, Atomic: true})
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []client.BatchOutcome{{ID: 5}, {Error: &client.Error{Code: "insufficient_funds", Message: "m", Field: "amount"}}, {ID: 6, Replayed: true}}
+		if len(got) != 3 || got[0] != want[0] || got[2] != want[2] || got[1].Error == nil || *got[1].Error != *want[1].Error || got[1].ID != 0 {
+			t.Errorf("outcomes = %+v", got)
+		}
+		if !got[0].OK() || got[1].OK() || !got[2].OK() {
+			t.Errorf("OK = %v %v %v", got[0].OK(), got[1].OK(), got[2].OK())
+		}
+		r := f.got
+		if r.Method != "POST" || r.URL.Path != "/coffer/v1/transfers/batch" || r.Header.Get("Prefer") != "return=minimal" ||
+			r.Header.Get("Authorization") != "Bearer ck_tok" || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("request = %s %s %v", r.Method, r.URL.Path, r.Header)
+		}
+		if want := `{"transfers":[{"key":"a","debit_account_id":0,"credit_account_id":0,"asset":"","amount":""},` +
+			`{"key":"b","debit_account_id":0,"credit_account_id":0,"asset":"","amount":""},` +
+			`{"key":"c","debit_account_id":0,"credit_account_id":0,"asset":"","amount":""}],"atomic":true}`; f.gotB != want {
+			t.Errorf("body = %s\nwant %s", f.gotB, want)
+		}
+	}
+}
+
+// A base URL under a path, or one the fast way does not take, still
+// reaches the right place.
+func TestBaseURLs(t *testing.T) {
+	f := &fake{status: 200, body: `{"id":3}`}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	for _, tt := range []struct{ base, path string }{
+		{srv.URL + "/proxy", "/proxy/coffer/v1/transfers/3"},
+		{srv.URL + "/proxy/coffer/v1/", "/proxy/coffer/v1/transfers/3"},
+		{srv.URL + "/a%2Fb", "/a/b/coffer/v1/transfers/3"},
+		{strings.Replace(srv.URL, "127.0.0.1", "user:pw@127.0.0.1", 1), "/coffer/v1/transfers/3"},
+	} {
+		tr, err := client.New(tt.base, "t").GetTransfer(context.Background(), 3)
+		if err != nil || tr.ID != 3 {
+			t.Errorf("%s: %+v, %v", tt.base, tr, err)
+			continue
+		}
+		if got := f.got.URL.Path; got != tt.path {
+			t.Errorf("%s: path %s, want %s", tt.base, got, tt.path)
+		}
+	}
+	if _, err := client.New(srv.URL, "t").GetTransfer(nil, 3); err == nil { // a nil context is an error, not a panic
+		t.Errorf("nil context: no error")
 	}
 }

@@ -60,17 +60,27 @@ func (c *Client) ListAccountTransfers(ctx context.Context, accountID int64, p Li
 // CreateTransfer applies one transfer. Retrying with the same Key is safe:
 // the retry returns the first outcome (with Replayed set) and moves no money.
 func (c *Client) CreateTransfer(ctx context.Context, r TransferRequest) (Transfer, error) {
-	return c.transfer(ctx, Prefix+"/transfers", r)
+	return c.transfer(ctx, Prefix+"/transfers", &r)
 }
 
 // CreateTransfers applies a batch and returns one result per transfer. The
 // error is set only when the batch as a whole was refused.
 func (c *Client) CreateTransfers(ctx context.Context, r BatchRequest) ([]BatchResult, error) {
-	var out struct {
-		Results []BatchResult `json:"results"`
-	}
-	_, err := c.do(ctx, http.MethodPost, Prefix+"/transfers/batch", nil, r, &out)
+	out := fullResults{hint: len(r.Transfers)}
+	_, err := c.do(ctx, http.MethodPost, Prefix+"/transfers/batch", nil, &r, &out)
 	return out.Results, err
+}
+
+// CreateTransfersMinimal is CreateTransfers for callers that need only to
+// know what became of each transfer: it asks the server for minimal
+// results (Prefer: return=minimal) and returns each transfer's id, error
+// and replayed flag instead of the whole transfer. That makes large
+// batches much cheaper for the server, the network and the caller. It
+// works with servers that ignore the preference too.
+func (c *Client) CreateTransfersMinimal(ctx context.Context, r BatchRequest) ([]BatchOutcome, error) {
+	out := leanResults{hint: len(r.Transfers)}
+	_, err := c.send(ctx, http.MethodPost, Prefix+"/transfers/batch", nil, &r, &out, true)
+	return out.out, err
 }
 
 // GetTransfer reads a transfer by id.

@@ -124,6 +124,19 @@ type BatchResult struct {
 	Replayed bool      `json:"replayed,omitempty"`
 }
 
+// BatchOutcome is the lean outcome of one transfer of a batch, as
+// CreateTransfersMinimal returns it: the id of the transfer (0 when Error
+// is set) instead of the whole transfer.
+type BatchOutcome struct {
+	ID       int64
+	Error    *Error
+	Replayed bool
+}
+
+// OK reports whether the transfer was applied (now or, if Replayed, by an
+// earlier request with the same key).
+func (o BatchOutcome) OK() bool { return o.Error == nil && o.ID != 0 }
+
 // PostRequest posts a pending transfer; an empty Amount posts all of it.
 type PostRequest struct {
 	Key      string          `json:"key"`

@@ -12,13 +12,19 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/coffer-pay/coffer/internal/apikey"
 	"github.com/coffer-pay/coffer/internal/ledger"
+	"github.com/coffer-pay/coffer/internal/merchant"
+	"github.com/coffer-pay/coffer/internal/notify"
+	"github.com/coffer-pay/coffer/internal/payment"
+	"github.com/coffer-pay/coffer/internal/pricing"
 	"github.com/coffer-pay/coffer/internal/store"
+	"github.com/coffer-pay/coffer/internal/wallet"
 )
 
 // Prefix is the path prefix of the native API.
@@ -40,6 +46,21 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// Now is the clock of the key cache; nil means time.Now.
 	Now func() time.Time
+	// Merchants and Wallets serve the merchants' routes (merchants.go);
+	// without them those routes answer 503.
+	Merchants *merchant.Service
+	Wallets   *wallet.Service
+	// Webhooks serves webhook endpoints, events and deliveries
+	// (webhooks.go); without it those routes answer 503.
+	Webhooks *notify.Service
+	// Payments and Rates serve payments and exchange rates (payments.go);
+	// without them those routes answer 503.
+	Payments *payment.Service
+	Rates    *pricing.Rates
+	// ExternalWallet serves the external wallet refresh (extwallet.go)
+	// when this server is a client of a main site's wallets; without it
+	// those routes answer 409.
+	ExternalWallet ExternalWallet
 }
 
 type handler struct {
@@ -47,6 +68,13 @@ type handler struct {
 	st     store.Store
 	log    *slog.Logger
 	keys   *keyCache
+
+	merchants *merchant.Service
+	wallets   *wallet.Service
+	webhooks  *notify.Service
+	payments  *payment.Service
+	rates     *pricing.Rates
+	extWallet ExternalWallet
 }
 
 // handlerFunc is a route's handler. key is the caller's verified API key
@@ -65,7 +93,7 @@ type route struct {
 // routes is the single route table: New registers it, and the OpenAPI test
 // checks it against openapi.json in both directions.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/coffer/v1/openapi.json", Public: true, serve: (*handler).openAPI},
 		{Method: "POST", Path: "/coffer/v1/assets", serve: (*handler).createAsset},
 		{Method: "GET", Path: "/coffer/v1/assets", serve: (*handler).listAssets},
@@ -79,7 +107,7 @@ func routes() []route {
 		{Method: "GET", Path: "/coffer/v1/transfers/{id}", serve: (*handler).getTransfer},
 		{Method: "POST", Path: "/coffer/v1/transfers/{id}/post", serve: (*handler).postPending},
 		{Method: "POST", Path: "/coffer/v1/transfers/{id}/void", serve: (*handler).voidPending},
-	}
+	}, slices.Concat(merchantRoutes(), webhookRoutes(), paymentRoutes(), externalWalletRoutes())...)
 }
 
 // New returns the native API's handler. Mount it at Prefix.
@@ -101,6 +129,13 @@ func New(cfg Config) http.Handler {
 		st:     cfg.Engine.Store(),
 		log:    log,
 		keys:   &keyCache{ttl: ttl, now: now, m: map[[sha256.Size]byte]cachedKey{}},
+
+		merchants: cfg.Merchants,
+		wallets:   cfg.Wallets,
+		webhooks:  cfg.Webhooks,
+		payments:  cfg.Payments,
+		rates:     cfg.Rates,
+		extWallet: cfg.ExternalWallet,
 	}
 	mux := http.NewServeMux()
 	methods := map[string]bool{}

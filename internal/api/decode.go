@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,7 +19,60 @@ import (
 // decode reads one JSON value from the request body into dst, refusing
 // unknown fields, wrong types, trailing data and bodies over limit.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
+	return decodeFrom(http.MaxBytesReader(w, r.Body, limit), dst)
+}
+
+// decodeFast is decode for the inputs of the hot path: it reads the body
+// into a pooled buffer, lets fast (fastjson.go) decode it, and runs the
+// decoding of decode over the same bytes (and read error) when fast gives
+// up, so that the outcome is always decode's. reset zeroes dst.
+func decodeFast(w http.ResponseWriter, r *http.Request, limit int64, dst any, fast func(*decoder) bool, reset func()) error {
+	// Room for the announced length (+1: the read that finds the end),
+	// but no more than 1 MiB up front: beyond that the buffer grows as the
+	// bytes arrive, so a client that announces much and sends little does
+	// not make the server allocate for it.
+	size := 512
+	if r.ContentLength > 0 {
+		size = int(min(r.ContentLength, 1<<20)) + 1
+	}
+	buf := getBuffer(size)
+	defer putBuffer(buf)
+	var err error
+	buf.b, err = readAll(http.MaxBytesReader(w, r.Body, limit), buf.b)
+	if err == nil {
+		d := decoder{b: buf.b}
+		if fast(&d) && d.end() {
+			return nil
+		}
+		reset()
+		return decodeFrom(bytes.NewReader(buf.b), dst)
+	}
+	return decodeFrom(io.MultiReader(bytes.NewReader(buf.b), errReader{err}), dst)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// readAll is io.ReadAll into b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
+}
+
+// decodeFrom is decode over any reader.
+func decodeFrom(body io.Reader, dst any) error {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

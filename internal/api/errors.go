@@ -122,14 +122,30 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+		writeEncodingFailed(w)
+		return
 	}
-	b = append(b, '\n')
+	writeBody(w, status, append(b, '\n'))
+}
+
+// writeEncodingFailed answers in place of an answer that could not be
+// encoded.
+func writeEncodingFailed(w http.ResponseWriter) {
+	writeBody(w, http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`+"\n"))
+}
+
+// Header values shared by every answer; net/http only reads them.
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+)
+
+// writeBody sends b, a JSON document with its final newline, with status.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(b)))
-	hd.Set("Cache-Control", "no-store")
+	hd["Content-Type"] = hdrJSON
+	hd["Content-Length"] = []string{strconv.Itoa(len(b))}
+	hd["Cache-Control"] = hdrNoStore
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coffer-pay/coffer/internal/ledger"
@@ -28,16 +30,42 @@ type transferInput struct {
 	Metadata        json.RawMessage `json:"metadata"`
 }
 
+// scales caches the assets one request uses (usually one).
+type scales struct {
+	code string // "" until the first asset is known
+	as   assetScale
+	more map[string]assetScale
+}
+
+// scaleOf is h.scale(ctx, code, "asset") through the cache sc.
+func (h *handler) scaleOf(ctx context.Context, sc *scales, code string) (assetScale, error) {
+	if code == sc.code && code != "" {
+		return sc.as, nil
+	}
+	if as, ok := sc.more[code]; ok {
+		return as, nil
+	}
+	as, err := h.scale(ctx, code, "asset")
+	if err != nil {
+		return assetScale{}, err
+	}
+	switch {
+	case sc.code == "":
+		sc.code, sc.as = code, as
+	case sc.more == nil:
+		sc.more = map[string]assetScale{code: as}
+	default:
+		sc.more[code] = as
+	}
+	return as, nil
+}
+
 // request builds the ledger request of a new transfer, parsing the amount
-// at the asset's scale. scales caches assets across a batch.
-func (h *handler) request(ctx context.Context, key string, in *transferInput, scales map[string]assetScale) (ledger.TransferRequest, error) {
-	as, ok := scales[in.Asset]
-	if !ok {
-		var err error
-		if as, err = h.scale(ctx, in.Asset, "asset"); err != nil {
-			return ledger.TransferRequest{}, err
-		}
-		scales[in.Asset] = as
+// at the asset's scale. sc caches assets across a batch.
+func (h *handler) request(ctx context.Context, key string, in *transferInput, sc *scales) (ledger.TransferRequest, error) {
+	as, err := h.scaleOf(ctx, sc, in.Asset)
+	if err != nil {
+		return ledger.TransferRequest{}, err
 	}
 	amount, aerr := parseAmount("amount", in.Amount, as)
 	if aerr != nil {
@@ -69,7 +97,10 @@ func (h *handler) request(ctx context.Context, key string, in *transferInput, sc
 // createTransfer answers POST /coffer/v1/transfers.
 func (h *handler) createTransfer(w http.ResponseWriter, r *http.Request, key store.APIKey) error {
 	var in transferInput
-	if err := decode(w, r, maxBody, &in); err != nil {
+	err := decodeFast(w, r, maxBody, &in,
+		func(d *decoder) bool { return d.transferInput(&in) },
+		func() { in = transferInput{} })
+	if err != nil {
 		return err
 	}
 	ikey, err := idempotencyKey(r, in.Key, true)
@@ -79,17 +110,19 @@ func (h *handler) createTransfer(w http.ResponseWriter, r *http.Request, key sto
 	if in.Linked {
 		return invalidField("linked", "linked is only allowed in a batch (POST /coffer/v1/transfers/batch)")
 	}
-	req, err := h.request(r.Context(), ikey, &in, map[string]assetScale{})
+	var sc scales
+	req, err := h.request(r.Context(), ikey, &in, &sc)
 	if err != nil {
 		return err
 	}
-	return h.transferOne(w, r, key.MerchantID, req)
+	return h.transferOne(w, r, key.MerchantID, req, &sc)
 }
 
 // transferOne applies one request and answers with its result: 201 for a
 // new transfer; a replay answers as the first time did (200 instead of 201
 // for a success) with Idempotency-Replayed: true.
-func (h *handler) transferOne(w http.ResponseWriter, r *http.Request, merchantID int64, req ledger.TransferRequest) error {
+// sc caches the scales of assets already looked up.
+func (h *handler) transferOne(w http.ResponseWriter, r *http.Request, merchantID int64, req ledger.TransferRequest, sc *scales) error {
 	res, err := h.engine.Transfer(r.Context(), merchantID, []ledger.TransferRequest{req})
 	if err != nil {
 		return err
@@ -101,7 +134,7 @@ func (h *handler) transferOne(w http.ResponseWriter, r *http.Request, merchantID
 	if out.Err != nil {
 		return out.Err
 	}
-	as, err := h.scale(r.Context(), out.Transfer.Asset, "asset")
+	as, err := h.scaleOf(r.Context(), sc, out.Transfer.Asset)
 	if err != nil {
 		return err
 	}
@@ -109,7 +142,14 @@ func (h *handler) transferOne(w http.ResponseWriter, r *http.Request, merchantID
 	if out.Replayed {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, toTransfer(out.Transfer, as.Scale))
+	buf := getBuffer(512)
+	defer putBuffer(buf)
+	var ok bool
+	if buf.b, ok = appendTransfer(buf.b, &out.Transfer, as.Scale); !ok {
+		writeEncodingFailed(w)
+		return nil
+	}
+	writeBody(w, status, append(buf.b, '\n'))
 	return nil
 }
 
@@ -125,12 +165,27 @@ func errLinkedFailed() *wireError {
 	return &wireError{Code: e.Code, Message: e.Message}
 }
 
+// batchItem is the outcome of one transfer of a batch: err, or the
+// transfer of the engine's result number res-1 (at scale).
+type batchItem struct {
+	err      *wireError
+	res      int
+	scale    int
+	replayed bool
+}
+
 // createBatch answers POST /coffer/v1/transfers/batch. Each item has its
 // own key and its own result; atomic links them all, and an item's linked
 // flag joins it to the next one. A chain commits or fails as a whole.
+//
+// With Prefer: return=minimal, a result holds the transfer's id instead of
+// the whole transfer.
 func (h *handler) createBatch(w http.ResponseWriter, r *http.Request, key store.APIKey) error {
 	var in batchInput
-	if err := decode(w, r, maxBatchBody, &in); err != nil {
+	err := decodeFast(w, r, maxBatchBody, &in,
+		func(d *decoder) bool { return d.batchInput(&in) },
+		func() { in = batchInput{} })
+	if err != nil {
 		return err
 	}
 	n := len(in.Transfers)
@@ -144,75 +199,164 @@ func (h *handler) createBatch(w http.ResponseWriter, r *http.Request, key store.
 	case !in.Atomic && in.Transfers[n-1].Linked:
 		return invalidField(fmt.Sprintf("transfers[%d].linked", n-1), "the last transfer must not be linked: the chain would be open")
 	}
-	results := make([]batchItemJSON, n)
+	minimal := prefersMinimal(r)
+	results := make([]batchItem, n)
 	reqs := make([]ledger.TransferRequest, n)
-	scales := map[string]assetScale{}
+	var sc scales
 	for i := range in.Transfers {
 		it := &in.Transfers[i]
 		if in.Atomic {
 			it.Linked = i < n-1
 		}
 		if it.Key == "" {
-			results[i].Error = &wireError{Code: "invalid_request", Field: "key", Message: "key (the idempotency key) is required on every transfer of a batch"}
+			results[i].err = &wireError{Code: "invalid_request", Field: "key", Message: "key (the idempotency key) is required on every transfer of a batch"}
 			continue
 		}
-		req, err := h.request(r.Context(), it.Key, it, scales)
+		req, err := h.request(r.Context(), it.Key, it, &sc)
 		if err != nil {
 			ae := classify(err)
 			if ae.Status >= 500 {
 				return err // not about this item: the database or the server
 			}
-			results[i].Error = &wireError{Code: ae.Code, Message: ae.Message, Field: ae.Field}
+			results[i].err = &wireError{Code: ae.Code, Message: ae.Message, Field: ae.Field}
 			continue
 		}
 		reqs[i] = req
 	}
 	// A chain with an item that failed here fails whole, as in the ledger.
-	submit := make([]ledger.TransferRequest, 0, n)
-	index := make([]int, 0, n)
-	for start := 0; start < n; {
+	// submit[k] is item index[k]; when no item failed, that is every item
+	// (index nil: item k).
+	submit, index := reqs, []int(nil)
+	failed := false
+	for i := range results {
+		failed = failed || results[i].err != nil
+	}
+	if failed {
+		submit, index = make([]ledger.TransferRequest, 0, n), make([]int, 0, n)
+	}
+	for start := 0; failed && start < n; {
 		end := start
 		for end < n-1 && in.Transfers[end].Linked {
 			end++
 		}
 		bad := false
 		for i := start; i <= end; i++ {
-			bad = bad || results[i].Error != nil
+			bad = bad || results[i].err != nil
 		}
 		for i := start; i <= end; i++ {
 			switch {
 			case !bad:
 				submit = append(submit, reqs[i])
 				index = append(index, i)
-			case results[i].Error == nil:
-				results[i].Error = errLinkedFailed()
+			case results[i].err == nil:
+				results[i].err = errLinkedFailed()
 			}
 		}
 		start = end + 1
 	}
+	var res []ledger.Result
 	if len(submit) > 0 {
-		res, err := h.engine.Transfer(r.Context(), key.MerchantID, submit)
+		res, err = h.engine.Transfer(r.Context(), key.MerchantID, submit)
 		if err != nil {
 			return err
 		}
-		for k, i := range index {
+		for k := range submit {
+			i := k
+			if index != nil {
+				i = index[k]
+			}
 			out := &results[i]
-			out.Replayed = res[k].Replayed
+			out.replayed = res[k].Replayed
 			if e := res[k].Err; e != nil {
 				ae := fromLedger(e)
-				out.Error = &wireError{Code: ae.Code, Message: ae.Message, Field: ae.Field}
+				out.err = &wireError{Code: ae.Code, Message: ae.Message, Field: ae.Field}
 				continue
 			}
-			as, err := h.scale(r.Context(), res[k].Transfer.Asset, "asset")
-			if err != nil {
-				return err
+			out.res = k + 1
+			if !minimal {
+				as, err := h.scaleOf(r.Context(), &sc, res[k].Transfer.Asset)
+				if err != nil {
+					return err
+				}
+				out.scale = as.Scale
 			}
-			t := toTransfer(res[k].Transfer, as.Scale)
-			out.Transfer = &t
 		}
 	}
-	writeJSON(w, http.StatusOK, batchJSON{Results: results})
+	per := 260 // about the size of one full result
+	if minimal {
+		per = 24
+	}
+	buf := getBuffer(16 + n*per)
+	defer putBuffer(buf)
+	b := append(buf.b, `{"results":[`...)
+	for i := range results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendBatchItem(b, &results[i], res, minimal); !ok {
+			writeEncodingFailed(w)
+			return nil
+		}
+	}
+	buf.b = append(b, "]}\n"...)
+	if minimal {
+		w.Header()["Preference-Applied"] = hdrMinimal
+	}
+	writeBody(w, http.StatusOK, buf.b)
 	return nil
+}
+
+// appendBatchItem appends one result of a batch: what json.Marshal writes
+// for its batchItemJSON (failing where it fails), or with minimal the id
+// alone instead of the transfer.
+func appendBatchItem(b []byte, it *batchItem, res []ledger.Result, minimal bool) ([]byte, bool) {
+	b = append(b, '{')
+	switch {
+	case it.err != nil:
+		b = append(b, `"error":`...)
+		b = appendWireError(b, it.err)
+	case it.res > 0 && minimal:
+		b = append(b, `"id":`...)
+		b = strconv.AppendInt(b, res[it.res-1].Transfer.ID, 10)
+	case it.res > 0:
+		b = append(b, `"transfer":`...)
+		var ok bool
+		if b, ok = appendTransfer(b, &res[it.res-1].Transfer, it.scale); !ok {
+			return b, false
+		}
+	}
+	if it.replayed {
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(b, `"replayed":true`...)
+	}
+	return append(b, '}'), true
+}
+
+var hdrMinimal = []string{"return=minimal"}
+
+// prefersMinimal reports whether the request asks for a minimal answer:
+// Prefer: return=minimal (RFC 7240; names and values are case-insensitive,
+// and preferences may come in several headers or comma-separated).
+func prefersMinimal(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for v != "" {
+			var p string
+			p, v, _ = strings.Cut(v, ",")
+			p, _, _ = strings.Cut(p, ";") // parameters do not matter here
+			name, val, _ := strings.Cut(p, "=")
+			val = strings.TrimSpace(val)
+			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+				val = val[1 : len(val)-1]
+			}
+			if strings.EqualFold(strings.TrimSpace(name), "return") && strings.EqualFold(strings.TrimSpace(val), "minimal") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // transfer reads one of the merchant's transfers; another merchant's is
@@ -342,7 +486,7 @@ func (h *handler) postPending(w http.ResponseWriter, r *http.Request, key store.
 			return aerr
 		}
 	}
-	return h.transferOne(w, r, key.MerchantID, ledger.TransferRequest{Key: ikey, PostPendingID: p.ID, Amount: amount, Metadata: in.Metadata})
+	return h.transferOne(w, r, key.MerchantID, ledger.TransferRequest{Key: ikey, PostPendingID: p.ID, Amount: amount, Metadata: in.Metadata}, &scales{})
 }
 
 // voidPending answers POST /coffer/v1/transfers/{id}/void: it releases a
@@ -360,5 +504,5 @@ func (h *handler) voidPending(w http.ResponseWriter, r *http.Request, key store.
 	if err != nil {
 		return err
 	}
-	return h.transferOne(w, r, key.MerchantID, ledger.TransferRequest{Key: ikey, VoidPendingID: p.ID, Metadata: in.Metadata})
+	return h.transferOne(w, r, key.MerchantID, ledger.TransferRequest{Key: ikey, VoidPendingID: p.ID, Metadata: in.Metadata}, &scales{})
 }

@@ -34,7 +34,13 @@ func commands() []command {
 		{"serve", "run the Coffer server (SQLite by default, PostgreSQL with --db postgres://…)", runServe},
 		{"migrate", "apply the embedded database migrations and exit", runMigrate},
 		{"verify", "recompute every balance from the journal and check the ledger's invariants", runVerify},
+		{"payment", "list, confirm or reject payments (the MOR confirmation queue)", runPayment},
+		{"rate", "list or set exchange rates", runRate},
 		{"bench", "drive a running server with load over HTTP and print throughput and latency", runBench},
+		{"merchant", "create and list merchants, open or close their gateways, rotate their keys, add users", runMerchant},
+		{"customer", "create, list and find a merchant's customers", runCustomer},
+		{"wallet", "list and show a merchant's wallets with their balances", runWallet},
+		{"webhook", "manage webhook endpoints and redeliver events (create, list, delete, rotate, enable, log, redeliver)", runWebhook},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/coffer-pay/coffer/internal/store/postgres"
 )
 
+// testMasterKey seals the secrets of the servers these tests start.
+const testMasterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
 // buildCoffer compiles the coffer binary once per test binary run.
 func buildCoffer(t *testing.T) string {
 	t.Helper()
@@ -57,7 +60,9 @@ func startServer(t *testing.T, bin, db, addr, key string) *server {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "--db", db, "--addr", addr)
-	cmd.Env = append(os.Environ(), "COFFER_ADMIN_KEY="+key)
+	cmd.Dir = t.TempDir()
+	// One master key for every start of this test's database.
+	cmd.Env = append(os.Environ(), "COFFER_ADMIN_KEY="+key, "COFFER_MASTER_KEY="+testMasterKey)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,8 +17,13 @@ import (
 	"github.com/coffer-pay/coffer/internal/api"
 	"github.com/coffer-pay/coffer/internal/apikey"
 	"github.com/coffer-pay/coffer/internal/config"
+	"github.com/coffer-pay/coffer/internal/dialect/cmmp"
+	"github.com/coffer-pay/coffer/internal/dialect/mor"
 	"github.com/coffer-pay/coffer/internal/ledger"
 	"github.com/coffer-pay/coffer/internal/metrics"
+	"github.com/coffer-pay/coffer/internal/notify"
+	"github.com/coffer-pay/coffer/internal/payment"
+	"github.com/coffer-pay/coffer/internal/pricing"
 	"github.com/coffer-pay/coffer/internal/server"
 	"github.com/coffer-pay/coffer/internal/store"
 	"github.com/coffer-pay/coffer/internal/store/postgres"
@@ -78,6 +83,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	cfg := config.Default()
 	fs := newFlags(env, "serve", "Run the Coffer server. With no flags it keeps its data in ./coffer-data/coffer.db (SQLite)\nand listens on 127.0.0.1:8080. Every flag can also be set with its COFFER_* variable.")
 	cfg.Flags(fs)
+	masterKeyFile := masterKeyFileFlag(fs)
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -87,6 +93,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	log := cfg.Logger(env.Stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// External wallet mode: check the main site before writing anything.
+	mainSite, err := dialExternalWallet(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 
 	st, err := openStore(ctx, cfg.DB, true, true)
 	if err != nil {
@@ -108,21 +119,65 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if workers == 0 {
 		workers = 1
 	}
+	// Notifications: transfers emit events only for merchants with a
+	// subscribed endpoint (subs); the dispatcher delivers the outbox.
+	subs := notify.NewSubscriptions(st, log)
+	if err := subs.Refresh(ctx); err != nil {
+		return fmt.Errorf("read webhook endpoints: %w", err)
+	}
+	disp := notify.NewDispatcher(st, notify.Options{
+		Workers: cfg.WebhookWorkers, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.AllowPrivateWebhooks,
+		Observer: m.NewNotify(), Logger: log,
+	})
+	webhooks := notify.NewService(st, notify.ServiceOptions{Subscriptions: subs, Nudge: disp.Nudge, AllowPrivate: cfg.AllowPrivateWebhooks})
 	eng := ledger.New(st, ledger.Options{
 		MaxBatch: cfg.MaxBatch,
 		Workers:  workers,
 		Logger:   log,
-		OnBatch:  m.ObserveBatch,
+		OnBatch: func(jobs, transfers int, took time.Duration, err error) {
+			m.ObserveBatch(jobs, transfers, took, err)
+			if subs.TakeEmitted() {
+				disp.Nudge() // events committed: deliver them now, not at the next poll
+			}
+		},
+		TransferEvent: subs.TransferEvent,
 	})
+	merchants, wallets, err := domainServices(ctx, env, st, eng, cfg.DB, *masterKeyFile, subs.Wants, log)
+	if err != nil {
+		eng.Close(context.Background())
+		return err
+	}
+	// External wallet mode: a merchant whose CMMP wallets live on a main site.
+	mirror, err := externalWallet(ctx, mainSite, cfg, merchants, wallets, log)
+	if err != nil {
+		eng.Close(context.Background())
+		return err
+	}
+	var extAPI api.ExternalWallet
+	cmmpDeps := cmmp.Deps{Merchants: merchants, Wallets: wallets, Logger: log, RequestID: server.RequestID}
+	if mirror != nil {
+		defer mirror.Close()
+		extAPI, cmmpDeps.External = mirror, mirror
+	}
+	rates := pricing.NewRates(st, cfg.BaseCurrency, nil)
+	payments := payment.New(eng, wallets, rates)
+	surfaces := []server.Surface{
+		{Name: "native", Pattern: api.Prefix, Handler: api.New(api.Config{Engine: eng, Logger: log, Webhooks: webhooks,
+			Merchants: merchants, Wallets: wallets, Payments: payments, Rates: rates, ExternalWallet: extAPI}), MaxBody: 16 << 20},
+		// CM MicroPayments: /wp-json/cmmpexapi/v1/…, and /?rest_route=/cmmpexapi/v1/… without pretty permalinks.
+		{Name: "cmmp", Pattern: cmmp.Prefix, QueryParam: cmmp.RouteParam, Handler: cmmp.NewHandler(cmmpDeps), OnPanic: cmmp.OnPanic},
+	}
+	morHandler := mor.NewHandler(mor.Deps{Merchants: merchants, Wallets: wallets, Payments: payments, Logger: log})
+	for _, p := range mor.Paths {
+		surfaces = append(surfaces, server.Surface{Name: "mor", Pattern: p, Handler: morHandler, OnPanic: mor.OnPanic})
+	}
 	srv := server.New(server.Options{
 		Addr:           cfg.Addr,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 		Metrics:        m,
 		Store:          st,
-		Surfaces: []server.Surface{
-			{Name: "native", Pattern: api.Prefix, Handler: api.New(api.Config{Engine: eng, Logger: log}), MaxBody: 16 << 20},
-		},
+		Surfaces:       surfaces,
 	})
 	if cfg.DebugAddr != "" {
 		go servePprof(cfg.DebugAddr, log)
@@ -137,13 +192,33 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		base = "http://" + displayAddr(ln.Addr())
 	}
 	log.Info("coffer serving", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB), "workers", workers, "version", Version)
+	// Delivery runs until the engine has stopped, and stops before the
+	// store closes.
+	nctx, stopNotify := context.WithCancel(context.Background())
+	notifyDone := make(chan struct{})
+	go subs.Run(nctx, notify.DefaultRefresh)
+	go func() {
+		defer close(notifyDone)
+		if cfg.WebhookWorkers > 0 {
+			disp.Run(nctx)
+		}
+	}()
 	printWelcome(env, base, cfg, token)
 
 	serveErr := srv.Serve(ctx, ln, cfg.ShutdownTimeout)
+	if mirror != nil {
+		mirror.Close() // stop a refresh before the engine stops
+	}
 	// Requests have finished; let the engine commit what is queued.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	closeErr := eng.Close(sctx)
+	stopNotify()
+	select {
+	case <-notifyDone:
+	case <-sctx.Done():
+		log.Warn("webhook deliveries still running at shutdown; their claims expire and they are sent again")
+	}
 	log.Info("coffer stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/coffer-pay/coffer/internal/money"
 	"io"
 	"log/slog"
 	"os"
@@ -50,6 +51,18 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long in-flight work may take at shutdown
 	RequestTimeout  time.Duration // server-side limit per request
 	DebugAddr       string        // if set, serve net/http/pprof here (keep it private)
+	BaseCurrency    string        // exchange rates are set against this currency
+
+	// Notification delivery (package notify).
+	WebhookWorkers       int           // delivery attempts at once on this node; 0 sends nothing from it
+	WebhookTimeout       time.Duration // limit per delivery request
+	AllowPrivateWebhooks bool          // deliver to loopback, private and link-local addresses too
+
+	// External wallet mode (package extwallet): the merchant's CMMP wallets
+	// live on the main site at this URL, reached with its secure key.
+	ExternalWalletURL      string
+	ExternalWalletKey      Secret
+	ExternalWalletMerchant int64 // the merchant of this server whose wallets are external
 }
 
 // Default returns the defaults: SQLite in ./coffer-data, port 8080.
@@ -62,6 +75,9 @@ func Default() Config {
 		MaxBatch:        8000,
 		ShutdownTimeout: 30 * time.Second,
 		RequestTimeout:  30 * time.Second,
+		WebhookWorkers:  8,
+		WebhookTimeout:  15 * time.Second,
+		BaseCurrency:    "USD",
 	}
 }
 
@@ -104,8 +120,28 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Workers, "workers", envInt("COFFER_WORKERS", c.Workers), "batches committing at once per node (0: 1, the fastest on both engines) (env COFFER_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("COFFER_SHUTDOWN_TIMEOUT", c.ShutdownTimeout), "time allowed for in-flight work at shutdown (env COFFER_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", envDur("COFFER_REQUEST_TIMEOUT", c.RequestTimeout), "server-side time limit per request (env COFFER_REQUEST_TIMEOUT)")
+	fs.StringVar(&c.BaseCurrency, "base-currency", env("COFFER_BASE_CURRENCY", c.BaseCurrency), "the currency exchange rates are set against (env COFFER_BASE_CURRENCY)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("COFFER_DEBUG_ADDR", c.DebugAddr), "if set, serve Go profiling (net/http/pprof) on this address; keep it private (env COFFER_DEBUG_ADDR)")
+	fs.IntVar(&c.WebhookWorkers, "webhook-workers", envInt("COFFER_WEBHOOK_WORKERS", c.WebhookWorkers), "webhook and callback deliveries sent at once by this node; 0 sends none from it (env COFFER_WEBHOOK_WORKERS)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDur("COFFER_WEBHOOK_TIMEOUT", c.WebhookTimeout), "time limit of one webhook or callback request (env COFFER_WEBHOOK_TIMEOUT)")
+	allowPrivate, _ := strconv.ParseBool(env("COFFER_ALLOW_PRIVATE_WEBHOOKS", strconv.FormatBool(c.AllowPrivateWebhooks)))
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", allowPrivate, "let webhooks and callbacks reach loopback, private and link-local addresses (env COFFER_ALLOW_PRIVATE_WEBHOOKS)")
 	c.AdminKey = Secret(env("COFFER_ADMIN_KEY", string(c.AdminKey)))
+	fs.StringVar(&c.ExternalWalletURL, "external-wallet-url", env("COFFER_EXTERNAL_WALLET_URL", c.ExternalWalletURL), "external wallet mode: the main site (another Coffer, or WordPress with CM MicroPayments) whose wallets the merchant\n--external-wallet-merchant uses, such as https://main.example.com (env COFFER_EXTERNAL_WALLET_URL)")
+	c.ExternalWalletKey = Secret(env("COFFER_EXTERNAL_WALLET_KEY", string(c.ExternalWalletKey)))
+	fs.Func("external-wallet-key", "the main site's CMMP secure key; prefer the env COFFER_EXTERNAL_WALLET_KEY, which other users cannot see", func(v string) error {
+		c.ExternalWalletKey = Secret(v)
+		return nil
+	})
+	if c.ExternalWalletMerchant == 0 {
+		c.ExternalWalletMerchant = 1
+	}
+	if v, ok := os.LookupEnv("COFFER_EXTERNAL_WALLET_MERCHANT"); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.ExternalWalletMerchant = n
+		}
+	}
+	fs.Int64Var(&c.ExternalWalletMerchant, "external-wallet-merchant", c.ExternalWalletMerchant, "external wallet mode: the merchant of this server whose wallets are the main site's (env COFFER_EXTERNAL_WALLET_MERCHANT)")
 }
 
 // Validate checks the configuration.
@@ -129,8 +165,28 @@ func (c *Config) Validate() error {
 	if c.Workers < 0 || c.Workers > 64 {
 		errs = append(errs, fmt.Errorf("workers must be between 0 and 64"))
 	}
+	if _, ok := money.CurrencyScale(c.BaseCurrency); !ok {
+		errs = append(errs, fmt.Errorf("base-currency must be an ISO 4217 code, not %q", c.BaseCurrency))
+	}
 	if c.ShutdownTimeout <= 0 || c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeouts must be positive"))
+	}
+	if c.WebhookWorkers < 0 || c.WebhookWorkers > 256 {
+		errs = append(errs, fmt.Errorf("webhook-workers must be between 0 and 256"))
+	}
+	if c.WebhookTimeout < time.Second || c.WebhookTimeout > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("webhook-timeout must be between 1s and 5m"))
+	}
+	switch u := c.ExternalWalletURL; {
+	case u == "" && c.ExternalWalletKey != "":
+		errs = append(errs, errors.New("external-wallet-key needs external-wallet-url"))
+	case u == "":
+	case !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://"):
+		errs = append(errs, fmt.Errorf("external-wallet-url must start with http:// or https://, not %q", u))
+	case c.ExternalWalletKey == "":
+		errs = append(errs, errors.New("external-wallet-url needs the main site's secure key: external-wallet-key or COFFER_EXTERNAL_WALLET_KEY"))
+	case c.ExternalWalletMerchant < 1:
+		errs = append(errs, errors.New("external-wallet-merchant must be a merchant id"))
 	}
 	return errors.Join(errs...)
 }

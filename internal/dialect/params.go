@@ -124,7 +124,6 @@ func Parse(r *http.Request, opt ParseOptions) (*Params, error) {
 	return p, nil
 }
 
-
 func (p *Params) count() int {
 	n := 0
 	for _, vs := range p.values {

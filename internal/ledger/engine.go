@@ -42,6 +42,13 @@ type Options struct {
 	// and transfer requests it carried, how long the transaction took and
 	// its error, for metrics.
 	OnBatch func(jobs, transfers int, took time.Duration, err error)
+	// TransferEvent, if set, is called inside each batch for every transfer
+	// the batch creates (replays excluded), before the batch's events are
+	// written; an event it returns is written to the outbox in the same
+	// transaction, fully formed (ID, MerchantID, CreatedAt set). It runs on
+	// the hot path, holding the batch's locks: it must be fast, must not
+	// write to the database and must not modify t.
+	TransferEvent func(t *store.Transfer) (store.Event, bool)
 }
 
 // Engine batches writes into durable transactions.

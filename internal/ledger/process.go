@@ -549,6 +549,13 @@ func (b *batch) write(ctx context.Context, tx store.Tx) error {
 			return err
 		}
 	}
+	if hook := b.e.opt.TransferEvent; hook != nil {
+		for i := range rows {
+			if ev, ok := hook(&rows[i]); ok {
+				b.events = append(b.events, ev)
+			}
+		}
+	}
 	for _, f := range b.fill {
 		f.res.Transfer = b.newT[f.idx]
 	}

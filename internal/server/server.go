@@ -34,6 +34,11 @@ type Surface struct {
 	// OnPanic writes the answer for a request whose handler panicked, in
 	// the surface's own wire format. Nil writes a plain 500.
 	OnPanic func(w http.ResponseWriter, r *http.Request)
+	// QueryParam, if set, also sends to this surface every request for "/"
+	// or "/index.php" that carries this query parameter, whatever is
+	// mounted there (WordPress's /?rest_route=/… without pretty
+	// permalinks). Pattern may then be empty.
+	QueryParam string
 }
 
 // Options configure a Server.
@@ -78,14 +83,24 @@ func New(opt Options) *Server {
 	mux.Handle("GET /healthz", s.wrap(ops, http.HandlerFunc(s.healthz)))
 	mux.Handle("GET /readyz", s.wrap(ops, http.HandlerFunc(s.readyz)))
 	mux.Handle("GET /metrics", s.wrap(ops, opt.Metrics.Handler()))
+	var byQuery []queryRoute
 	for _, sf := range opt.Surfaces {
-		mux.Handle(sf.Pattern, s.wrap(sf, sf.Handler))
+		h := s.wrap(sf, sf.Handler)
+		if sf.Pattern != "" {
+			mux.Handle(sf.Pattern, h)
+		}
+		if sf.QueryParam != "" {
+			byQuery = append(byQuery, queryRoute{sf.QueryParam, h})
+		}
 	}
 	mux.Handle("/", s.wrap(Surface{Name: "other"}, http.HandlerFunc(notFound)))
 	s.handler = mux
+	if len(byQuery) > 0 {
+		s.handler = routeByQuery(byQuery, mux)
+	}
 	s.http = &http.Server{
 		Addr:              opt.Addr,
-		Handler:           mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       opt.RequestTimeout + 30*time.Second,
 		WriteTimeout:      opt.RequestTimeout + 30*time.Second,
@@ -141,6 +156,29 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, code, status)
+}
+
+// queryRoute sends requests for the site root carrying param to h.
+type queryRoute struct {
+	param string
+	h     http.Handler
+}
+
+// routeByQuery puts the query-routed surfaces in front of the mux: only
+// requests for "/" and "/index.php" pay for a look at the query string.
+func routeByQuery(routes []queryRoute, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; (p == "/" || p == "/index.php") && r.URL.RawQuery != "" {
+			q := r.URL.Query()
+			for _, qr := range routes {
+				if q.Has(qr.param) {
+					qr.h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

@@ -156,6 +156,7 @@ type MerchantKey struct {
 type Tx interface {
 	MerchantTx
 	OutboxTx
+	PaymentTx
 
 	// LockPending returns the pending transfers with the given ids, locked
 	// for update. Missing ids are simply absent from the result.
@@ -220,6 +221,7 @@ type Store interface {
 	MerchantStore
 	OutboxStore
 	PricingStore
+	PaymentStore
 
 	// Begin starts the write transaction of one engine batch.
 	Begin(ctx context.Context) (Tx, error)

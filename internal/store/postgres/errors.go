@@ -20,6 +20,7 @@ import (
 var retryConstraints = map[string]bool{
 	"idempotency_keys_pkey":  true,
 	"accounts_merchant_ikey": true,
+	"payments_txn":           true,
 }
 
 // translate turns a driver error into one that wraps a store sentinel (or a

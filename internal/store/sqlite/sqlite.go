@@ -55,6 +55,9 @@ type Store struct {
 
 	lock  *os.File      // held while Exclusive
 	cache *accountCache // nil unless Exclusive
+
+	// writeSlot admits one write transaction at a time (see Begin).
+	writeSlot chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -115,7 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(opts.Readers)
 	reader.SetMaxIdleConns(opts.Readers)
-	s := &Store{path: path, writer: writer, reader: reader, lock: lock, cache: cache}
+	s := &Store{path: path, writer: writer, reader: reader, lock: lock, cache: cache, writeSlot: make(chan struct{}, 1)}
 	// The writer creates the file and switches it to WAL before any reader.
 	if err := writer.PingContext(ctx); err != nil {
 		s.Close()

@@ -25,10 +25,21 @@ type Tx struct {
 }
 
 // Begin starts a write transaction.
+//
+// A write transaction holds the store's write slot from Begin until its
+// Commit or Rollback has also updated the account cache: the next
+// transaction must not read the cache between the database commit and the
+// cache update (it would lose an update).
 func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
+	select {
+	case s.writeSlot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", store.ErrUnavailable, ctx.Err())
+	}
 	s.prepareAll(ctx)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
+		<-s.writeSlot
 		return nil, translate(err)
 	}
 	return &Tx{s: s, tx: tx}, nil
@@ -40,6 +51,7 @@ func (t *Tx) Commit() error {
 		return errClosed
 	}
 	t.done = true
+	defer func() { <-t.s.writeSlot }()
 	if err := translate(t.tx.Commit()); err != nil {
 		if t.s.cache != nil {
 			// The outcome is unknown: forget everything rather than guess.
@@ -75,6 +87,7 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
+	defer func() { <-t.s.writeSlot }()
 	return translate(t.tx.Rollback())
 }
 

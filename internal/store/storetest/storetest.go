@@ -46,7 +46,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ExpiredPending", testExpiredPending},
 		{"NotFound", testNotFound},
 		{"ConcurrentLocks", testConcurrentLocks},
+		{"Rates", testRates},
+		{"MerchantList", testMerchantList}, {"MerchantUsers", testMerchantUsers}, {"Gateways", testGateways}, {"Credentials", testCredentials}, {"Customers", testCustomers}, {"Wallets", testWallets}, {"SystemAccounts", testSystemAccounts}, {"MasterKeyCheck", testMasterKeyCheck},
 	}
+	tests = append(tests, notifyTests...) // outbox delivery: notify.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
 	}

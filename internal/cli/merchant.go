@@ -58,10 +58,20 @@ func masterKeyPath(db, flagValue string) string {
 // for which outbox events (notify.Subscriptions.Wants).
 func domainServices(ctx context.Context, env *Env, st store.Store, eng *ledger.Engine, db, keyFile string,
 	wants func(merchantID int64, eventType string) bool, log *slog.Logger) (*merchant.Service, *wallet.Service, error) {
+	sealer, err := loadSealer(ctx, env, st, db, keyFile, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return merchant.New(st, sealer, merchant.Options{Logger: log}), wallet.New(eng, wallet.Options{Logger: log, Wants: wants}), nil
+}
+
+// loadSealer loads (or, on first start, creates) the master key and checks
+// it against the database.
+func loadSealer(ctx context.Context, env *Env, st store.Store, db, keyFile string, log *slog.Logger) (*seal.Sealer, error) {
 	path := masterKeyPath(db, keyFile)
 	sealer, src, err := seal.Load(os.Getenv("COFFER_MASTER_KEY"), path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	switch src {
 	case seal.CreatedFile:
@@ -80,11 +90,10 @@ func domainServices(ctx context.Context, env *Env, st store.Store, eng *ledger.E
 	if (&config.Config{DB: db}).IsPostgres() && src != seal.FromEnv {
 		log.Warn("with PostgreSQL, every node must use the same master key: set COFFER_MASTER_KEY on each", "fingerprint", sealer.Fingerprint())
 	}
-	ms := merchant.New(st, sealer, merchant.Options{Logger: log})
-	if err := ms.CheckMasterKey(ctx); err != nil {
-		return nil, nil, fmt.Errorf("%w (master key fingerprint %s, from %s)", err, sealer.Fingerprint(), keySource(src, path))
+	if err := merchant.New(st, sealer, merchant.Options{Logger: log}).CheckMasterKey(ctx); err != nil {
+		return nil, fmt.Errorf("%w (master key fingerprint %s, from %s)", err, sealer.Fingerprint(), keySource(src, path))
 	}
-	return ms, wallet.New(eng, wallet.Options{Logger: log, Wants: wants}), nil
+	return sealer, nil
 }
 
 func keySource(src seal.Source, path string) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/coffer-pay/coffer/internal/dialect/cmmp"
 	"github.com/coffer-pay/coffer/internal/dialect/mor"
 	"github.com/coffer-pay/coffer/internal/ledger"
+	"github.com/coffer-pay/coffer/internal/merchant"
 	"github.com/coffer-pay/coffer/internal/metrics"
 	"github.com/coffer-pay/coffer/internal/notify"
 	"github.com/coffer-pay/coffer/internal/payment"
@@ -28,6 +29,7 @@ import (
 	"github.com/coffer-pay/coffer/internal/store"
 	"github.com/coffer-pay/coffer/internal/store/postgres"
 	"github.com/coffer-pay/coffer/internal/store/sqlite"
+	"github.com/coffer-pay/coffer/internal/wallet"
 )
 
 // openStore opens the engine --db names and applies migrations.
@@ -125,11 +127,19 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := subs.Refresh(ctx); err != nil {
 		return fmt.Errorf("read webhook endpoints: %w", err)
 	}
+	// The master key seals dialect secrets and webhook signing secrets.
+	sealer, err := loadSealer(ctx, env, st, cfg.DB, *masterKeyFile, log)
+	if err != nil {
+		return err
+	}
+	formats := notify.DefaultFormats("Coffer-Webhooks/1")
+	formats[store.FormatWebhook] = notify.Webhooks{UserAgent: "Coffer-Webhooks/1", Box: sealer}
 	disp := notify.NewDispatcher(st, notify.Options{
 		Workers: cfg.WebhookWorkers, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.AllowPrivateWebhooks,
-		Observer: m.NewNotify(), Logger: log,
+		Observer: m.NewNotify(), Logger: log, Formats: formats,
 	})
-	webhooks := notify.NewService(st, notify.ServiceOptions{Subscriptions: subs, Nudge: disp.Nudge, AllowPrivate: cfg.AllowPrivateWebhooks})
+	webhooks := notify.NewService(st, notify.ServiceOptions{Subscriptions: subs, Nudge: disp.Nudge,
+		AllowPrivate: cfg.AllowPrivateWebhooks, Box: sealer})
 	eng := ledger.New(st, ledger.Options{
 		MaxBatch: cfg.MaxBatch,
 		Workers:  workers,
@@ -142,11 +152,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		},
 		TransferEvent: subs.TransferEvent,
 	})
-	merchants, wallets, err := domainServices(ctx, env, st, eng, cfg.DB, *masterKeyFile, subs.Wants, log)
-	if err != nil {
-		eng.Close(context.Background())
-		return err
-	}
+	merchants := merchant.New(st, sealer, merchant.Options{Logger: log})
+	wallets := wallet.New(eng, wallet.Options{Logger: log, Wants: subs.Wants})
 	// External wallet mode: a merchant whose CMMP wallets live on a main site.
 	mirror, err := externalWallet(ctx, mainSite, cfg, merchants, wallets, log)
 	if err != nil {

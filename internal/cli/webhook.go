@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,13 +65,20 @@ func runWebhook(ctx context.Context, env *Env, args []string) error {
 	return errUsage
 }
 
-// webhookService opens the database and returns the notify service on it.
+// webhookService opens the database and returns the notify service on it,
+// sealing signing secrets with the master key as the server does.
 func webhookService(ctx context.Context, db string, allowPrivate bool) (*notify.Service, func(), error) {
 	st, err := openStore(ctx, db, false, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	return notify.NewService(st, notify.ServiceOptions{AllowPrivate: allowPrivate}), func() { st.Close() }, nil
+	quiet := slog.New(slog.DiscardHandler)
+	sealer, err := loadSealer(ctx, &Env{Stdout: io.Discard, Stderr: os.Stderr}, st, db, os.Getenv("COFFER_MASTER_KEY_FILE"), quiet)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return notify.NewService(st, notify.ServiceOptions{AllowPrivate: allowPrivate, Box: sealer}), func() { st.Close() }, nil
 }
 
 // cliError words the service's errors for the command line.

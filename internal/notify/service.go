@@ -58,7 +58,9 @@ type ServiceOptions struct {
 	Nudge func()
 	// AllowPrivate accepts endpoint URLs on private addresses.
 	AllowPrivate bool
-	Now          func() time.Time
+	// Box, if set, seals signing secrets before they are stored.
+	Box SecretBox
+	Now func() time.Time
 }
 
 // Service manages webhook endpoints, reads the delivery log and redelivers.
@@ -133,10 +135,13 @@ func (s *Service) CreateEndpoint(ctx context.Context, merchantID int64, in Endpo
 	if merchantID <= 0 {
 		return store.WebhookEndpoint{}, &InputError{Field: "merchant", Message: "a merchant is required"}
 	}
+	plain := ep.Secret
+	ep.Secret = sealSecret(s.opt.Box, merchantID, plain)
 	if err := s.st.InsertWebhookEndpoint(ctx, &ep); err != nil {
 		return store.WebhookEndpoint{}, err
 	}
 	s.changed(ctx)
+	ep.Secret = plain // shown once
 	return ep, nil
 }
 
@@ -212,10 +217,12 @@ func (s *Service) RotateSecret(ctx context.Context, merchantID, id int64, grace 
 		exp := now.Add(grace)
 		ep.PrevSecret, ep.PrevExpiresAt = ep.Secret, &exp
 	}
-	ep.Secret, ep.UpdatedAt = NewSecret(), now
+	plain := NewSecret()
+	ep.Secret, ep.UpdatedAt = sealSecret(s.opt.Box, ep.MerchantID, plain), now
 	if err := s.st.UpdateWebhookEndpoint(ctx, ep); err != nil {
 		return store.WebhookEndpoint{}, err
 	}
+	ep.Secret = plain // shown once
 	return ep, nil
 }
 

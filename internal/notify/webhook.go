@@ -129,6 +129,8 @@ func VerifyAt(secret string, header http.Header, body []byte, tolerance time.Dur
 // (RFC 3339, UTC) and its payload.
 type Webhooks struct {
 	UserAgent string
+	// Box opens signing secrets sealed at rest (see ServiceOptions.Box).
+	Box SecretBox
 }
 
 type webhookBody struct {
@@ -160,7 +162,11 @@ func (w Webhooks) Encode(_ context.Context, m Message) (Request, error) {
 		secrets = append(secrets, ep.PrevSecret) // a rotation's grace period
 	}
 	sigs := make([]string, 0, len(secrets))
-	for _, secret := range secrets {
+	for _, stored := range secrets {
+		secret, err := openSecret(w.Box, ep.MerchantID, stored)
+		if err != nil {
+			return Request{}, fmt.Errorf("endpoint %d: open signing secret: %w", ep.ID, err)
+		}
 		sig, err := Sign(secret, m.Event.ID, m.At, body)
 		if err != nil {
 			return Request{}, Permanent(fmt.Errorf("endpoint %d: %w", ep.ID, err))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/coffer-pay/coffer/internal/apikey"
+	"github.com/coffer-pay/coffer/internal/merchant"
 	"github.com/coffer-pay/coffer/internal/money"
 	"github.com/coffer-pay/coffer/internal/payment"
 	"github.com/coffer-pay/coffer/internal/store"
@@ -106,10 +107,16 @@ func (h *handler) createPayment(w http.ResponseWriter, r *http.Request, key stor
 	if in.CustomerID <= 0 {
 		return invalidField("customer_id", "customer_id is required")
 	}
+	// The merchant's default tax rate is a setting of its MOR gateway.
+	gw, err := h.merchants.Gateway(r.Context(), m, merchant.MOR)
+	if err != nil {
+		return err
+	}
 	p, replayed, err := h.payments.Create(r.Context(), payment.CreateParams{
 		MerchantID: m, CustomerID: in.CustomerID, Currency: strings.ToUpper(in.Currency), Amount: in.Amount,
 		TaxIncluded: in.TaxIncluded, Transaction: in.Transaction, PaymentType: in.PaymentType,
 		PayerEmail: in.PayerEmail, Comments: in.Comments, Source: "api", Confirm: in.Confirm,
+		DefaultTaxRate: gw.MOR.TaxRatePPM(),
 	})
 	if err != nil {
 		return err

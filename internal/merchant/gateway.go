@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/coffer-pay/coffer/internal/money"
 	"io"
 	"net/netip"
 	"strings"
@@ -67,6 +68,21 @@ type MORSettings struct {
 	// Confirmation makes payments wait for an operator's confirmation
 	// before the balance moves (default off).
 	Confirmation bool `json:"confirmation"`
+	// DefaultTaxRate is the merchant's tax rate in percent (such as "21"
+	// or "7.5") for customers without a rate of their own; "" is none.
+	DefaultTaxRate string `json:"default_tax_rate,omitempty"`
+}
+
+// TaxRatePPM returns DefaultTaxRate in parts per million, or nil.
+func (s MORSettings) TaxRatePPM() *int64 {
+	if s.DefaultTaxRate == "" {
+		return nil
+	}
+	v, err := parsePercentPPM(s.DefaultTaxRate)
+	if err != nil {
+		return nil
+	}
+	return &v
 }
 
 // Allows reports whether username may authenticate as u.
@@ -208,6 +224,11 @@ func (g *Gateway) validate() error {
 		for _, u := range g.MOR.Usernames {
 			if checkUsername(u) != nil {
 				return bad("usernames", fmt.Sprintf("%q is not a username", u))
+			}
+		}
+		if r := g.MOR.DefaultTaxRate; r != "" {
+			if _, err := parsePercentPPM(r); err != nil {
+				return bad("default_tax_rate", "default_tax_rate must be a percentage between 0 and 100 with at most 4 decimals, such as \"21\" or \"7.5\"")
 			}
 		}
 	case WebTV:
@@ -357,4 +378,14 @@ func jsonProblem(err error) string {
 		return "unknown field " + name
 	}
 	return strings.TrimPrefix(msg, "json: ")
+}
+
+// parsePercentPPM reads a percentage (0-100, at most 4 decimals) as parts
+// per million: "21" is 210000.
+func parsePercentPPM(s string) (int64, error) {
+	v, err := money.Parse(s, 4)
+	if err != nil || v < 0 || v > 1_000_000 {
+		return 0, fmt.Errorf("bad percentage %q", s)
+	}
+	return v, nil
 }

@@ -67,6 +67,9 @@ type CreateParams struct {
 	Source      string // "mor", "api"
 	// Confirm makes the payment wait for an operator (held, not credited).
 	Confirm bool
+	// DefaultTaxRate (parts per million) applies to a customer without a
+	// tax rate of their own: the merchant's default. Nil is none.
+	DefaultTaxRate *int64
 }
 
 // same reports whether a stored payment is what p asks for again.
@@ -107,8 +110,12 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (store.Payment, bo
 	if err != nil {
 		return store.Payment{}, false, err
 	}
-	if cust.TaxRate != nil {
-		if taxRate, err = pricing.ParseTaxRate(wallet.FormatTaxRate(*cust.TaxRate)); err != nil {
+	rate := cust.TaxRate
+	if rate == nil {
+		rate = p.DefaultTaxRate
+	}
+	if rate != nil {
+		if taxRate, err = pricing.ParseTaxRate(wallet.FormatTaxRate(*rate)); err != nil {
 			return store.Payment{}, false, err
 		}
 	}

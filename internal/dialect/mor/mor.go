@@ -140,6 +140,7 @@ func (h *handler) paymentCreate(w http.ResponseWriter, r *http.Request) error {
 		TaxIncluded: included, Transaction: req.get("transaction"), PaymentType: req.get("paymenttype"),
 		PayerEmail: req.get("payer_email"), Comments: req.get("comments_for_user"),
 		Username: user.Username, Source: "mor", Confirm: gw.MOR.Confirmation,
+		DefaultTaxRate: gw.MOR.TaxRatePPM(),
 	})
 	if err != nil {
 		return h.createError(ctx, err)

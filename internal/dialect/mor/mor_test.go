@@ -314,3 +314,30 @@ func sha1hex(s string) string {
 	h := sha1.Sum([]byte(s))
 	return hex.EncodeToString(h[:])
 }
+
+func TestMerchantDefaultTaxRate(t *testing.T) {
+	backends.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		if _, err := e.m.UpdateSettings(ctx, e.merchant, merchant.MOR, []byte(`{"default_tax_rate":"abc"}`)); err == nil {
+			t.Fatalf("a malformed default tax rate was accepted")
+		}
+		if _, err := e.m.UpdateSettings(ctx, e.merchant, merchant.MOR, []byte(`{"default_tax_rate":"10"}`)); err != nil {
+			t.Fatal(err)
+		}
+		// Customer 124 has no rate of its own: the merchant's 10 % applies.
+		q := url.Values{"u": {"username"}, "user_id": {"124"}, "p_currency": {"EUR"}, "amount": {"10"}}
+		_, _, body := e.call(t, "POST", "/api/payment_create", signed(q, "456789"))
+		for _, want := range []string{"<tax>1.00</tax>", "<amount>10.00</amount>", "<gross>11.00</gross>"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("missing %s in\n%s", want, body)
+			}
+		}
+		// Customer 123 has 21 % of its own: it wins.
+		q = url.Values{"u": {"username"}, "user_id": {"123"}, "p_currency": {"EUR"}, "amount": {"10"}}
+		_, _, body = e.call(t, "POST", "/api/payment_create", signed(q, "456789"))
+		if !strings.Contains(body, "<tax>2.10</tax>") {
+			t.Errorf("customer's own rate: %s", body)
+		}
+	})
+}

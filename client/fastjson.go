@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/coffer-pay/coffer/internal/fastjson"
 )
 
 // This file holds hand-written encoders and decoders for the hot path
@@ -14,34 +16,20 @@ import (
 // repeated keys, floats…), in which case the caller uses encoding/json.
 // fastjson_test.go checks both claims against encoding/json.
 
-// appendJSONString appends s as json.Marshal encodes it. Plain printable
-// ASCII is copied; anything else goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
 // appendTransferRequest appends r as json.Marshal encodes it. It fails only
 // when the metadata is not valid JSON; the caller then lets json.Marshal
 // report that.
 func appendTransferRequest(b []byte, r *TransferRequest) ([]byte, bool) {
 	b = append(b, `{"key":`...)
-	b = appendJSONString(b, r.Key)
+	b = fastjson.AppendString(b, r.Key)
 	b = append(b, `,"debit_account_id":`...)
 	b = strconv.AppendInt(b, r.DebitAccountID, 10)
 	b = append(b, `,"credit_account_id":`...)
 	b = strconv.AppendInt(b, r.CreditAccountID, 10)
 	b = append(b, `,"asset":`...)
-	b = appendJSONString(b, r.Asset)
+	b = fastjson.AppendString(b, r.Asset)
 	b = append(b, `,"amount":`...)
-	b = appendJSONString(b, r.Amount)
+	b = fastjson.AppendString(b, r.Amount)
 	if r.Pending {
 		b = append(b, `,"pending":true`...)
 	}
@@ -113,201 +101,24 @@ func encodeBatchRequest(r *BatchRequest) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
-// scanner reads the subset of JSON the fast decoders accept. Its methods
-// report false on anything else, and the decoder then gives up.
+// scanner reads the subset of JSON the fast decoders accept, with the
+// readers of package fastjson. Its methods report false on anything else,
+// and the decoder then gives up.
 type scanner struct {
-	b []byte
-	i int
+	b []byte // the input
+	i int    // the position in b
 }
 
-// peek skips whitespace and returns the next byte, or 0 at the end.
-func (s *scanner) peek() byte {
-	for ; s.i < len(s.b); s.i++ {
-		switch c := s.b[s.i]; c {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return c
-		}
-	}
-	return 0
-}
-
-// eat consumes c if it is the next byte.
-func (s *scanner) eat(c byte) bool {
-	if s.peek() == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// end reports whether only whitespace is left.
-func (s *scanner) end() bool { return s.peek() == 0 && s.i == len(s.b) }
-
-// str reads a string of plain printable ASCII (no escapes) and returns its
-// contents, which alias the input.
-func (s *scanner) str() ([]byte, bool) {
-	if s.peek() != '"' {
-		return nil, false
-	}
-	start := s.i + 1
-	for j := start; j < len(s.b); j++ {
-		switch c := s.b[j]; {
-		case c == '"':
-			s.i = j + 1
-			return s.b[start:j], true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return nil, false
-		}
-	}
-	return nil, false
-}
-
-// rawStr is str that returns the token with its quotes.
-func (s *scanner) rawStr() ([]byte, bool) {
-	s.peek()
-	start := s.i
-	if _, ok := s.str(); !ok {
-		return nil, false
-	}
-	return s.b[start:s.i], true
-}
-
-// int reads an integer (JSON grammar, no fraction or exponent) that fits
-// an int64.
-func (s *scanner) int() (int64, bool) {
-	s.peek()
-	j := s.i
-	neg := j < len(s.b) && s.b[j] == '-'
-	if neg {
-		j++
-	}
-	d := j
-	var u uint64
-	for ; j < len(s.b) && s.b[j] >= '0' && s.b[j] <= '9'; j++ {
-		u = u*10 + uint64(s.b[j]-'0')
-	}
-	switch n := j - d; {
-	case n == 0, n > 1 && s.b[d] == '0', n > 18: // 18 digits cannot overflow
-		return 0, false
-	}
-	if j < len(s.b) {
-		switch s.b[j] {
-		case '.', 'e', 'E':
-			return 0, false
-		}
-	}
-	s.i = j
-	if neg {
-		return -int64(u), true
-	}
-	return int64(u), true
-}
-
-// lit consumes the literal word (true, false or null).
-func (s *scanner) lit(word string) bool {
-	s.peek()
-	if len(s.b)-s.i >= len(word) && string(s.b[s.i:s.i+len(word)]) == word {
-		s.i += len(word)
-		return true
-	}
-	return false
-}
-
-// bool reads true or false.
-func (s *scanner) bool() (v, ok bool) {
-	switch s.peek() {
-	case 't':
-		return true, s.lit("true")
-	case 'f':
-		return false, s.lit("false")
-	}
-	return false, false
-}
-
-// value skips one JSON value, checking that it is valid, and returns its
-// bytes (aliasing the input).
-func (s *scanner) value() ([]byte, bool) {
-	c := s.peek()
-	start := s.i
-	j := start
-	switch {
-	case c == '"':
-		if _, ok := s.str(); ok { // plain strings need no more checking
-			return s.b[start:s.i], true
-		}
-		for j++; j < len(s.b) && s.b[j] != '"'; j++ {
-			if s.b[j] == '\\' {
-				j++
-			}
-		}
-		j++
-	case c == '{' || c == '[':
-		depth := 0
-	scan:
-		for ; j < len(s.b); j++ {
-			switch s.b[j] {
-			case '"':
-				for j++; j < len(s.b) && s.b[j] != '"'; j++ {
-					if s.b[j] == '\\' {
-						j++
-					}
-				}
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					j++
-					break scan
-				}
-			}
-		}
-	case c == '-' || c >= '0' && c <= '9':
-		if _, ok := s.int(); ok { // so are integers
-			return s.b[start:s.i], true
-		}
-		for ; j < len(s.b); j++ {
-			if c := s.b[j]; !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
-				break
-			}
-		}
-	case c == 't' || c == 'f' || c == 'n':
-		if s.lit("true") || s.lit("false") || s.lit("null") {
-			return s.b[start:s.i], true
-		}
-		return nil, false
-	default:
-		return nil, false
-	}
-	if j > len(s.b) || !json.Valid(s.b[start:j]) {
-		return nil, false
-	}
-	s.i = j
-	return s.b[start:j], true
-}
-
-// object calls field for each key of an object, with the scanner on the
-// key's value; field reads the value and reports whether it could.
-func (s *scanner) object(field func(key []byte) bool) bool {
-	if !s.eat('{') {
-		return false
-	}
-	if s.eat('}') {
-		return true
-	}
-	for {
-		key, ok := s.str()
-		if !ok || !s.eat(':') || !field(key) {
-			return false
-		}
-		if s.eat('}') {
-			return true
-		}
-		if !s.eat(',') {
-			return false
-		}
-	}
-}
+// The readers of package fastjson, over s's input and position.
+func (s *scanner) eat(c byte) bool                         { return fastjson.Eat(s.b, &s.i, c) }
+func (s *scanner) end() bool                               { return fastjson.End(s.b, &s.i) }
+func (s *scanner) str() ([]byte, bool)                     { return fastjson.Str(s.b, &s.i) }
+func (s *scanner) rawStr() ([]byte, bool)                  { return fastjson.RawStr(s.b, &s.i) }
+func (s *scanner) int() (int64, bool)                      { return fastjson.Int(s.b, &s.i) }
+func (s *scanner) bool() (v, ok bool)                      { return fastjson.Bool(s.b, &s.i) }
+func (s *scanner) value() ([]byte, bool)                   { return fastjson.Value(s.b, &s.i) }
+func (s *scanner) object(field func(key []byte) bool) bool { return fastjson.Object(s.b, &s.i, field) }
+func (s *scanner) elements(elem func() bool) bool          { return fastjson.Elements(s.b, &s.i, elem) }
 
 // Interned values, so that decoding them allocates nothing.
 func internKind(b []byte) string {
@@ -350,74 +161,80 @@ const (
 
 // transfer decodes one Transfer object into t, which must be zero.
 func (s *scanner) transfer(t *Transfer) bool {
-	seen := 0
-	once := func(bit int) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
+	var seen fastjson.Keys
 	return s.object(func(key []byte) bool {
 		var ok bool
-		var b []byte
 		switch string(key) {
 		case "id":
 			t.ID, ok = s.int()
-			return ok && once(tfID)
+			return seen.Once(tfID, ok)
 		case "key":
-			b, ok = s.str()
-			t.Key = string(b)
-			return ok && once(tfKey)
+			t.Key, ok = s.string()
+			return seen.Once(tfKey, ok)
 		case "kind":
-			b, ok = s.str()
-			t.Kind = internKind(b)
-			return ok && once(tfKind)
+			t.Kind, ok = s.kind()
+			return seen.Once(tfKind, ok)
 		case "debit_account_id":
 			t.DebitAccountID, ok = s.int()
-			return ok && once(tfDebit)
+			return seen.Once(tfDebit, ok)
 		case "credit_account_id":
 			t.CreditAccountID, ok = s.int()
-			return ok && once(tfCredit)
+			return seen.Once(tfCredit, ok)
 		case "asset":
-			b, ok = s.str()
-			t.Asset = string(b)
-			return ok && once(tfAsset)
+			t.Asset, ok = s.string()
+			return seen.Once(tfAsset, ok)
 		case "amount":
-			b, ok = s.str()
-			t.Amount = string(b)
-			return ok && once(tfAmount)
+			t.Amount, ok = s.string()
+			return seen.Once(tfAmount, ok)
 		case "pending_id":
 			t.PendingID, ok = s.int()
-			return ok && once(tfPendingID)
+			return seen.Once(tfPendingID, ok)
 		case "state":
-			b, ok = s.str()
-			t.State = internKind(b)
-			return ok && once(tfState)
+			t.State, ok = s.kind()
+			return seen.Once(tfState, ok)
 		case "timeout_at":
-			if b, ok = s.rawStr(); !ok {
-				return false
-			}
 			var at time.Time
-			if at.UnmarshalJSON(b) != nil {
-				return false
+			if at, ok = s.time(); ok {
+				t.TimeoutAt = &at
 			}
-			t.TimeoutAt = &at
-			return once(tfTimeoutAt)
+			return seen.Once(tfTimeoutAt, ok)
 		case "metadata":
-			if b, ok = s.value(); !ok || string(b) == "null" {
+			b, ok := s.value()
+			if !ok || string(b) == "null" {
 				return false
 			}
 			t.Metadata = append(json.RawMessage(nil), b...)
-			return once(tfMetadata)
+			return seen.Once(tfMetadata, true)
 		case "created_at":
-			if b, ok = s.rawStr(); !ok || t.CreatedAt.UnmarshalJSON(b) != nil {
-				return false
-			}
-			return once(tfCreatedAt)
+			t.CreatedAt, ok = s.time()
+			return seen.Once(tfCreatedAt, ok)
 		}
 		return false
 	})
+}
+
+// string reads a plain string (see str) into a new string.
+func (s *scanner) string() (string, bool) {
+	b, ok := s.str()
+	return string(b), ok
+}
+
+// kind reads a plain string that is likely a transfer kind or state, with
+// internKind.
+func (s *scanner) kind() (string, bool) {
+	b, ok := s.str()
+	return internKind(b), ok
+}
+
+// time reads a time as time.Time's UnmarshalJSON does, which requires a
+// string.
+func (s *scanner) time() (time.Time, bool) {
+	var at time.Time
+	b, ok := s.rawStr()
+	if !ok || at.UnmarshalJSON(b) != nil {
+		return time.Time{}, false
+	}
+	return at, true
 }
 
 // decodeTransfer is json.Unmarshal(data, t) for a zero t.
@@ -444,32 +261,40 @@ type leanItem struct {
 // leanResults is the fast path of decodeLeanResults: it reports false when
 // encoding/json must decide. hint is the number of results expected.
 func (s *scanner) leanResults(out *[]BatchOutcome, hint int) bool {
-	seenResults := false
+	return results(s, out, hint, s.leanItem)
+}
+
+// results reads an answer of a batch, {"results":[…]}, into *out: item
+// reads each element, and the slice is made with room for hint of them.
+func results[T any](s *scanner, out *[]T, hint int, item func(*T) bool) bool {
+	seen := false
 	return s.object(func(key []byte) bool {
-		if string(key) != "results" || seenResults || !s.eat('[') {
+		if string(key) != "results" || seen || !s.eat('[') {
 			return false
 		}
-		seenResults = true
-		res := make([]BatchOutcome, 0, hint)
-		if s.eat(']') {
-			*out = res
-			return true
+		seen = true
+		res := make([]T, 0, hint)
+		if !s.elements(func() bool {
+			var zero T
+			res = append(res, zero) // decoded in place: no copy escapes
+			return item(&res[len(res)-1])
+		}) {
+			return false
 		}
-		for {
-			var it BatchOutcome
-			if !s.leanItem(&it) {
-				return false
-			}
-			res = append(res, it)
-			if s.eat(']') {
-				*out = res
-				return true
-			}
-			if !s.eat(',') {
-				return false
-			}
-		}
+		*out = res
+		return true
 	})
+}
+
+// errorObject reads the error of a batch result: an object, decoded by
+// encoding/json.
+func (s *scanner) errorObject() (*Error, bool) {
+	raw, ok := s.value()
+	if !ok || raw[0] != '{' {
+		return nil, false
+	}
+	e := new(Error)
+	return e, json.Unmarshal(raw, e) == nil
 }
 
 func (s *scanner) leanItem(it *BatchOutcome) bool {
@@ -479,10 +304,10 @@ func (s *scanner) leanItem(it *BatchOutcome) bool {
 		fError
 		fReplayed
 	)
-	seen := 0
+	var seen fastjson.Keys
 	var id, transferID int64
 	ok := s.object(func(key []byte) bool {
-		bit := 0
+		var bit fastjson.Keys
 		ok := false
 		switch string(key) {
 		case "id":
@@ -493,23 +318,12 @@ func (s *scanner) leanItem(it *BatchOutcome) bool {
 			ok = s.transferID(&transferID)
 		case "error":
 			bit = fError
-			var raw []byte
-			if raw, ok = s.value(); ok && raw[0] == '{' {
-				e := new(Error)
-				ok = json.Unmarshal(raw, e) == nil
-				it.Error = e
-			} else {
-				ok = false
-			}
+			it.Error, ok = s.errorObject()
 		case "replayed":
 			bit = fReplayed
 			it.Replayed, ok = s.bool()
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return seen.Once(bit, ok)
 	})
 	if seen&fTransfer != 0 {
 		id = transferID
@@ -586,32 +400,7 @@ type fullResults struct {
 
 // batchResults is the fast path of decodeBatchResults.
 func (s *scanner) batchResults(out *batchResults, hint int) bool {
-	seenResults := false
-	return s.object(func(key []byte) bool {
-		if string(key) != "results" || seenResults || !s.eat('[') {
-			return false
-		}
-		seenResults = true
-		res := make([]BatchResult, 0, hint)
-		if s.eat(']') {
-			out.Results = res
-			return true
-		}
-		for {
-			var it BatchResult
-			if !s.batchResult(&it) {
-				return false
-			}
-			res = append(res, it)
-			if s.eat(']') {
-				out.Results = res
-				return true
-			}
-			if !s.eat(',') {
-				return false
-			}
-		}
-	})
+	return results(s, &out.Results, hint, s.batchResult)
 }
 
 func (s *scanner) batchResult(it *BatchResult) bool {
@@ -620,9 +409,9 @@ func (s *scanner) batchResult(it *BatchResult) bool {
 		fError
 		fReplayed
 	)
-	seen := 0
+	var seen fastjson.Keys
 	return s.object(func(key []byte) bool {
-		bit := 0
+		var bit fastjson.Keys
 		ok := false
 		switch string(key) {
 		case "transfer":
@@ -631,22 +420,12 @@ func (s *scanner) batchResult(it *BatchResult) bool {
 			ok = s.transfer(it.Transfer)
 		case "error":
 			bit = fError
-			var raw []byte
-			if raw, ok = s.value(); ok && raw[0] == '{' {
-				it.Error = new(Error)
-				ok = json.Unmarshal(raw, it.Error) == nil
-			} else {
-				ok = false
-			}
+			it.Error, ok = s.errorObject()
 		case "replayed":
 			bit = fReplayed
 			it.Replayed, ok = s.bool()
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return seen.Once(bit, ok)
 	})
 }
 

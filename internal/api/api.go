@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coffer-pay/coffer/internal/apikey"
+	"github.com/coffer-pay/coffer/internal/deposit"
 	"github.com/coffer-pay/coffer/internal/ledger"
 	"github.com/coffer-pay/coffer/internal/merchant"
 	"github.com/coffer-pay/coffer/internal/notify"
@@ -61,6 +62,9 @@ type Config struct {
 	// when this server is a client of a main site's wallets; without it
 	// those routes answer 409.
 	ExternalWallet ExternalWallet
+	// Deposits serves payee details, incoming transactions and claims
+	// (deposits.go); without it those routes answer 503.
+	Deposits *deposit.Service
 }
 
 type handler struct {
@@ -75,6 +79,7 @@ type handler struct {
 	payments  *payment.Service
 	rates     *pricing.Rates
 	extWallet ExternalWallet
+	deposits  *deposit.Service
 }
 
 // handlerFunc is a route's handler. key is the caller's verified API key
@@ -107,7 +112,7 @@ func routes() []route {
 		{Method: "GET", Path: "/coffer/v1/transfers/{id}", serve: (*handler).getTransfer},
 		{Method: "POST", Path: "/coffer/v1/transfers/{id}/post", serve: (*handler).postPending},
 		{Method: "POST", Path: "/coffer/v1/transfers/{id}/void", serve: (*handler).voidPending},
-	}, slices.Concat(merchantRoutes(), webhookRoutes(), paymentRoutes(), externalWalletRoutes())...)
+	}, slices.Concat(merchantRoutes(), webhookRoutes(), paymentRoutes(), externalWalletRoutes(), depositRoutes())...)
 }
 
 // New returns the native API's handler. Mount it at Prefix.
@@ -136,6 +141,7 @@ func New(cfg Config) http.Handler {
 		payments:  cfg.Payments,
 		rates:     cfg.Rates,
 		extWallet: cfg.ExternalWallet,
+		deposits:  cfg.Deposits,
 	}
 	mux := http.NewServeMux()
 	methods := map[string]bool{}

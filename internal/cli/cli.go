@@ -36,6 +36,7 @@ func commands() []command {
 		{"verify", "recompute every balance from the journal and check the ledger's invariants", runVerify},
 		{"payment", "list, confirm or reject payments (the MOR confirmation queue)", runPayment},
 		{"rate", "list or set exchange rates", runRate},
+		{"deposit", "payee details, incoming transactions (and CSV import), and the review of deposit claims", runDeposit},
 		{"bench", "drive a running server with load over HTTP and print throughput and latency", runBench},
 		{"merchant", "create and list merchants, open or close their gateways, rotate their keys, add users", runMerchant},
 		{"customer", "create, list and find a merchant's customers", runCustomer},

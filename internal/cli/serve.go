@@ -17,12 +17,17 @@ import (
 	"github.com/coffer-pay/coffer/internal/api"
 	"github.com/coffer-pay/coffer/internal/apikey"
 	"github.com/coffer-pay/coffer/internal/config"
+	"github.com/coffer-pay/coffer/internal/deposit"
 	"github.com/coffer-pay/coffer/internal/dialect/cmmp"
 	"github.com/coffer-pay/coffer/internal/dialect/mor"
+	"github.com/coffer-pay/coffer/internal/dialect/mugglepay"
+	"github.com/coffer-pay/coffer/internal/dialect/paykassma"
+	"github.com/coffer-pay/coffer/internal/dialect/webtv"
 	"github.com/coffer-pay/coffer/internal/ledger"
 	"github.com/coffer-pay/coffer/internal/merchant"
 	"github.com/coffer-pay/coffer/internal/metrics"
 	"github.com/coffer-pay/coffer/internal/notify"
+	"github.com/coffer-pay/coffer/internal/order"
 	"github.com/coffer-pay/coffer/internal/payment"
 	"github.com/coffer-pay/coffer/internal/pricing"
 	"github.com/coffer-pay/coffer/internal/server"
@@ -168,9 +173,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	rates := pricing.NewRates(st, cfg.BaseCurrency, nil)
 	payments := payment.New(eng, wallets, rates)
+	deposits := deposit.New(eng, wallets, deposit.Options{}) // postbacks not wired yet: no postback URL setting
 	surfaces := []server.Surface{
 		{Name: "native", Pattern: api.Prefix, Handler: api.New(api.Config{Engine: eng, Logger: log, Webhooks: webhooks,
-			Merchants: merchants, Wallets: wallets, Payments: payments, Rates: rates, ExternalWallet: extAPI}), MaxBody: 16 << 20},
+			Merchants: merchants, Wallets: wallets, Payments: payments, Rates: rates, ExternalWallet: extAPI, Deposits: deposits}), MaxBody: 16 << 20},
 		// CM MicroPayments: /wp-json/cmmpexapi/v1/…, and /?rest_route=/cmmpexapi/v1/… without pretty permalinks.
 		{Name: "cmmp", Pattern: cmmp.Prefix, QueryParam: cmmp.RouteParam, Handler: cmmp.NewHandler(cmmpDeps), OnPanic: cmmp.OnPanic},
 	}
@@ -178,6 +184,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	for _, p := range mor.Paths {
 		surfaces = append(surfaces, server.Surface{Name: "mor", Pattern: p, Handler: morHandler, OnPanic: mor.OnPanic})
 	}
+	orders := order.New(eng, wallets, order.Options{})
+	mpHandler := mugglepay.NewHandler(mugglepay.Deps{Merchants: merchants, Orders: orders, PublicURL: cfg.PublicURL, Logger: log})
+	for _, p := range []string{"/v1/orders", "/v1/orders/"} {
+		surfaces = append(surfaces, server.Surface{Name: "mugglepay", Pattern: p, Handler: mpHandler, OnPanic: mugglepay.OnPanic})
+	}
+	surfaces = append(surfaces, server.Surface{Name: "webtv", Pattern: webtv.Path,
+		Handler: webtv.NewHandler(webtv.Deps{Merchants: merchants, Orders: orders, Logger: log}), OnPanic: webtv.OnPanic})
+	pkHandler := paykassma.NewHandler(paykassma.Deps{Merchants: merchants, Deposits: deposits, Logger: log})
+	surfaces = append(surfaces, server.Surface{Name: "paykassma", Pattern: paykassma.Prefix, Handler: pkHandler, OnPanic: paykassma.OnPanic})
 	srv := server.New(server.Options{
 		Addr:           cfg.Addr,
 		RequestTimeout: cfg.RequestTimeout,

@@ -157,6 +157,8 @@ type Tx interface {
 	MerchantTx
 	OutboxTx
 	PaymentTx
+	DepositTx
+	OrderTx
 
 	// LockPending returns the pending transfers with the given ids, locked
 	// for update. Missing ids are simply absent from the result.
@@ -222,6 +224,8 @@ type Store interface {
 	OutboxStore
 	PricingStore
 	PaymentStore
+	DepositStore
+	OrderStore
 
 	// Begin starts the write transaction of one engine batch.
 	Begin(ctx context.Context) (Tx, error)

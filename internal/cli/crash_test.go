@@ -135,7 +135,14 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 					}, io.Discard)
 					done <- err
 				}()
-				time.Sleep(time.Duration(700+rand.IntN(1500)) * time.Millisecond)
+				// Kill at a random moment once the bench's set-up is done (its
+				// accounts exist), so that transfers are in flight.
+				watch := client.New(srv.url, key)
+				deadline := time.Now().Add(60 * time.Second)
+				for time.Now().Before(deadline) && countAccounts(watch) <= 200*(cycle+1) {
+					time.Sleep(50 * time.Millisecond)
+				}
+				time.Sleep(time.Duration(300+rand.IntN(1500)) * time.Millisecond)
 				srv.kill(t)
 				select {
 				case <-done:
@@ -170,6 +177,23 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 				t.Logf("cycle %d: %d acknowledged transfers present; %s", cycle, len(keys), strings.TrimSpace(strings.Split(string(out), "\n")[0]))
 			}
 		})
+	}
+}
+
+// countAccounts counts the server's accounts (0 if it does not answer).
+func countAccounts(c *client.Client) int {
+	n := 0
+	p := client.ListAccountsParams{Limit: 1000}
+	for {
+		page, err := c.ListAccounts(context.Background(), p)
+		if err != nil {
+			return 0
+		}
+		n += len(page.Data)
+		if page.NextCursor == "" {
+			return n
+		}
+		p.Cursor = page.NextCursor
 	}
 }
 

@@ -110,6 +110,13 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 			}
 			id := evs.Data[0].ID
 			waitUntil(t, 30*time.Second, "a refused attempt", func() bool { return rcv.refused.Load() > 0 })
+			// Kill only once the refusal is in the delivery log: a kill between
+			// the receiver's answer and its recording loses that log line (the
+			// event is still delivered, but the check below wants the line).
+			waitUntil(t, 30*time.Second, "the refused attempt recorded", func() bool {
+				ev, err := c.GetEvent(ctx, id)
+				return err == nil && len(ev.Deliveries) == 1 && ev.Deliveries[0].Attempts >= 1
+			})
 
 			srv.kill(t) // the state change is committed; the event is not delivered
 			rcv.accept.Store(true)

@@ -46,6 +46,21 @@ func (c *conn) openDeposits(ctx context.Context, env *Env) (*deposit.Service, fu
 	return deposit.New(d.eng, d.ws, deposit.Options{}), b.close, nil
 }
 
+// withDeposits runs fn on a deposit service over the database and prints
+// its result as JSON.
+func (c *conn) withDeposits(ctx context.Context, env *Env, fn func(svc *deposit.Service) (any, error)) error {
+	svc, done, err := c.openDeposits(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer done()
+	v, err := fn(svc)
+	if err != nil {
+		return err
+	}
+	return printJSON(env.Stdout, v)
+}
+
 func depositPayeeAdd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "deposit payee-add", "Add payee details for a wallet type: transaction/create hands them out, least recently used first.")
 	c := connFlags(fs, true)
@@ -58,17 +73,11 @@ func depositPayeeAdd(ctx context.Context, env *Env, args []string) error {
 	if _, err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
-	svc, done, err := c.openDeposits(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer done()
-	p.MerchantID = *c.merchant
-	py, err := svc.AddPayee(ctx, p)
-	if err != nil {
-		return err
-	}
-	return printJSON(env.Stdout, py)
+	return c.withDeposits(ctx, env, func(svc *deposit.Service) (any, error) {
+		p.MerchantID = *c.merchant
+		py, err := svc.AddPayee(ctx, p)
+		return py, err
+	})
 }
 
 func depositPayees(ctx context.Context, env *Env, args []string) error {
@@ -78,16 +87,10 @@ func depositPayees(ctx context.Context, env *Env, args []string) error {
 	if _, err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
-	svc, done, err := c.openDeposits(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ps, err := svc.Payees(ctx, *c.merchant, *wt)
-	if err != nil {
-		return err
-	}
-	return printJSON(env.Stdout, ps)
+	return c.withDeposits(ctx, env, func(svc *deposit.Service) (any, error) {
+		ps, err := svc.Payees(ctx, *c.merchant, *wt)
+		return ps, err
+	})
 }
 
 func depositIncoming(ctx context.Context, env *Env, args []string) error {
@@ -103,17 +106,11 @@ func depositIncoming(ctx context.Context, env *Env, args []string) error {
 	if _, err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
-	svc, done, err := c.openDeposits(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer done()
-	p.MerchantID, p.Final, p.Source = *c.merchant, !*notFinal, "cli"
-	res, err := svc.RecordIncoming(ctx, p)
-	if err != nil {
-		return err
-	}
-	return printJSON(env.Stdout, res)
+	return c.withDeposits(ctx, env, func(svc *deposit.Service) (any, error) {
+		p.MerchantID, p.Final, p.Source = *c.merchant, !*notFinal, "cli"
+		res, err := svc.RecordIncoming(ctx, p)
+		return res, err
+	})
 }
 
 func depositImport(ctx context.Context, env *Env, args []string) error {
@@ -135,17 +132,11 @@ func depositImport(ctx context.Context, env *Env, args []string) error {
 		defer f.Close()
 		r = f
 	}
-	svc, done, err := c.openDeposits(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer done()
-	p.MerchantID, p.Source = *c.merchant, "csv"
-	rep, err := svc.ImportCSV(ctx, r, p)
-	if err != nil {
-		return err
-	}
-	return printJSON(env.Stdout, rep)
+	return c.withDeposits(ctx, env, func(svc *deposit.Service) (any, error) {
+		p.MerchantID, p.Source = *c.merchant, "csv"
+		rep, err := svc.ImportCSV(ctx, r, p)
+		return rep, err
+	})
 }
 
 func depositClaims(ctx context.Context, env *Env, args []string) error {
@@ -155,16 +146,10 @@ func depositClaims(ctx context.Context, env *Env, args []string) error {
 	if _, err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
-	svc, done, err := c.openDeposits(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer done()
-	cs, err := svc.Claims(ctx, store.ClaimFilter{MerchantID: *c.merchant, Status: *status, Limit: 1000})
-	if err != nil {
-		return err
-	}
-	return printJSON(env.Stdout, cs)
+	return c.withDeposits(ctx, env, func(svc *deposit.Service) (any, error) {
+		cs, err := svc.Claims(ctx, store.ClaimFilter{MerchantID: *c.merchant, Status: *status, Limit: 1000})
+		return cs, err
+	})
 }
 
 func depositDecide(match bool) func(ctx context.Context, env *Env, args []string) error {
@@ -184,21 +169,15 @@ func depositDecide(match bool) func(ctx context.Context, env *Env, args []string
 		if err != nil {
 			return fmt.Errorf("claim id must be a number")
 		}
-		svc, done, err := c.openDeposits(ctx, env)
-		if err != nil {
-			return err
-		}
-		defer done()
-		who := "cli:" + os.Getenv("USER")
-		var cl store.DepositClaim
-		if match {
-			cl, err = svc.Match(ctx, *c.merchant, id, *key1, who)
-		} else {
-			cl, err = svc.Reject(ctx, *c.merchant, id, who)
-		}
-		if err != nil {
-			return err
-		}
-		return printJSON(env.Stdout, cl)
+		return c.withDeposits(ctx, env, func(svc *deposit.Service) (any, error) {
+			who := "cli:" + os.Getenv("USER")
+			var cl store.DepositClaim
+			if match {
+				cl, err = svc.Match(ctx, *c.merchant, id, *key1, who)
+			} else {
+				cl, err = svc.Reject(ctx, *c.merchant, id, who)
+			}
+			return cl, err
+		})
 	}
 }

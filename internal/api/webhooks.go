@@ -236,13 +236,19 @@ func (h *handler) webhookID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// webhookTarget is the merchant a request acts for and the endpoint id in
+// its path.
+func (h *handler) webhookTarget(r *http.Request, key store.APIKey) (mid, id int64, err error) {
+	if mid, err = h.webhookScope(r, key); err != nil {
+		return 0, 0, err
+	}
+	id, err = h.webhookID(r)
+	return mid, id, err
+}
+
 // getWebhook answers GET /coffer/v1/webhooks/{id}.
 func (h *handler) getWebhook(w http.ResponseWriter, r *http.Request, key store.APIKey) error {
-	mid, err := h.webhookScope(r, key)
-	if err != nil {
-		return err
-	}
-	id, err := h.webhookID(r)
+	mid, id, err := h.webhookTarget(r, key)
 	if err != nil {
 		return err
 	}
@@ -258,11 +264,7 @@ func (h *handler) getWebhook(w http.ResponseWriter, r *http.Request, key store.A
 // change, the others stay. "enabled": true re-enables an endpoint (after a
 // 410, say) and sends what waited for it.
 func (h *handler) updateWebhook(w http.ResponseWriter, r *http.Request, key store.APIKey) error {
-	mid, err := h.webhookScope(r, key)
-	if err != nil {
-		return err
-	}
-	id, err := h.webhookID(r)
+	mid, id, err := h.webhookTarget(r, key)
 	if err != nil {
 		return err
 	}
@@ -280,11 +282,7 @@ func (h *handler) updateWebhook(w http.ResponseWriter, r *http.Request, key stor
 
 // deleteWebhook answers POST /coffer/v1/webhooks/{id}/delete.
 func (h *handler) deleteWebhook(w http.ResponseWriter, r *http.Request, key store.APIKey) error {
-	mid, err := h.webhookScope(r, key)
-	if err != nil {
-		return err
-	}
-	id, err := h.webhookID(r)
+	mid, id, err := h.webhookTarget(r, key)
 	if err != nil {
 		return err
 	}
@@ -304,11 +302,7 @@ type rotateInput struct {
 // rotateWebhook answers POST /coffer/v1/webhooks/{id}/rotate with the new
 // secret, shown this once.
 func (h *handler) rotateWebhook(w http.ResponseWriter, r *http.Request, key store.APIKey) error {
-	mid, err := h.webhookScope(r, key)
-	if err != nil {
-		return err
-	}
-	id, err := h.webhookID(r)
+	mid, id, err := h.webhookTarget(r, key)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package ledger
 import (
 	"errors"
 	"fmt"
+
+	"github.com/coffer-pay/coffer/internal/store"
 )
 
 // Kind classifies an error so that every surface can map it to its own wire
@@ -86,4 +88,20 @@ func AsError(err error) *Error {
 		return e
 	}
 	return ErrInternal
+}
+
+// FromStore maps an error a domain package met reading or writing the
+// store outside a ledger operation: store.ErrNotFound becomes notFound (if
+// given), store.ErrUnavailable becomes ErrUnavailable, anything else is
+// returned as it is.
+func FromStore(err error, notFound *Error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound) && notFound != nil:
+		return notFound
+	case errors.Is(err, store.ErrUnavailable):
+		return ErrUnavailable
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/coffer-pay/coffer/internal/ledger"
 	"github.com/coffer-pay/coffer/internal/money"
 	"io"
 	"net/netip"
@@ -262,7 +263,7 @@ func (s *Service) gateway(ctx context.Context, merchantID int64, d Dialect, keys
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
-		return Gateway{}, storeErr(err, nil)
+		return Gateway{}, ledger.FromStore(err, nil)
 	default:
 		g.Open, g.UpdatedAt = row.Open, row.UpdatedAt
 		// Stored JSON over the defaults: fields it lacks keep them.
@@ -273,7 +274,7 @@ func (s *Service) gateway(ctx context.Context, merchantID int64, d Dialect, keys
 	if keys {
 		cs, err := s.st.Credentials(ctx, merchantID, string(d), s.clock())
 		if err != nil {
-			return Gateway{}, storeErr(err, nil)
+			return Gateway{}, ledger.FromStore(err, nil)
 		}
 		for _, c := range cs {
 			k := KeyInfo{Hint: c.Hint, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
@@ -317,7 +318,7 @@ func (s *Service) save(ctx context.Context, g *Gateway) error {
 		return err
 	}
 	g.UpdatedAt = s.clock()
-	return storeErr(s.st.SaveGateway(ctx, store.Gateway{
+	return ledger.FromStore(s.st.SaveGateway(ctx, store.Gateway{
 		MerchantID: g.MerchantID, Dialect: string(g.Dialect), Open: g.Open, Settings: b, UpdatedAt: g.UpdatedAt,
 	}), nil)
 }

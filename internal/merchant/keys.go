@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/coffer-pay/coffer/internal/ledger"
 	"log/slog"
 	"strconv"
 	"time"
@@ -105,7 +106,7 @@ func (s *Service) SetKey(ctx context.Context, merchantID int64, d Dialect, keyID
 		if errors.Is(err, store.ErrConflict) {
 			return NewKey{}, ErrKeyInUse
 		}
-		return NewKey{}, storeErr(err, nil)
+		return NewKey{}, ledger.FromStore(err, nil)
 	}
 	// Never log the secret; the hint is what operators compare.
 	s.log.InfoContext(ctx, "gateway key replaced", "merchant", merchantID, "dialect", d, "hint", c.Hint, "grace", grace)
@@ -129,7 +130,7 @@ func (s *Service) Authenticate(ctx context.Context, d Dialect, presented string)
 	want := lookupOf(presented)
 	c, err := s.st.CredentialByLookup(ctx, string(d), want, s.clock())
 	if err != nil {
-		return Gateway{}, storeErr(err, ErrUnknownKey)
+		return Gateway{}, ledger.FromStore(err, ErrUnknownKey)
 	}
 	// The index found the row by hash; compare again in constant time so
 	// that the answer never depends on how the database compares.
@@ -148,7 +149,7 @@ func (s *Service) WebTVKey(ctx context.Context, keyID string) (Gateway, config.S
 	}
 	c, err := s.st.CredentialByLookup(ctx, string(WebTV), keyID, s.clock())
 	if err != nil {
-		return Gateway{}, "", storeErr(err, ErrUnknownKey)
+		return Gateway{}, "", ledger.FromStore(err, ErrUnknownKey)
 	}
 	sec, err := s.open(c)
 	if err != nil {
@@ -167,7 +168,7 @@ func (s *Service) Secrets(ctx context.Context, merchantID int64, d Dialect) ([]c
 	}
 	cs, err := s.st.Credentials(ctx, merchantID, string(d), s.clock())
 	if err != nil {
-		return nil, storeErr(err, nil)
+		return nil, ledger.FromStore(err, nil)
 	}
 	out := make([]config.Secret, 0, len(cs))
 	for _, c := range cs {

@@ -75,20 +75,6 @@ func New(st store.Store, sealer *seal.Sealer, opt Options) *Service {
 // clock returns the current time as the stores keep it.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// storeErr maps a store error to a ledger error, with notFound for
-// ErrNotFound.
-func storeErr(err error, notFound *ledger.Error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound) && notFound != nil:
-		return notFound
-	case errors.Is(err, store.ErrUnavailable):
-		return ledger.ErrUnavailable
-	}
-	return err
-}
-
 // --- merchants ---
 
 // Limits.
@@ -125,12 +111,12 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (Created, error) {
 		if _, err := s.st.MerchantUserByName(ctx, p.Username); err == nil {
 			return Created{}, ErrUsernameTaken
 		} else if !errors.Is(err, store.ErrNotFound) {
-			return Created{}, storeErr(err, nil)
+			return Created{}, ledger.FromStore(err, nil)
 		}
 	}
 	m, err := s.st.CreateMerchant(ctx, p.Name)
 	if err != nil {
-		return Created{}, storeErr(err, nil)
+		return Created{}, ledger.FromStore(err, nil)
 	}
 	out := Created{Merchant: m}
 	if p.Username != "" {
@@ -157,13 +143,13 @@ func (s *Service) Get(ctx context.Context, id int64) (store.Merchant, error) {
 		return store.Merchant{}, ErrMerchantNotFound
 	}
 	m, err := s.st.Merchant(ctx, id)
-	return m, storeErr(err, ErrMerchantNotFound)
+	return m, ledger.FromStore(err, ErrMerchantNotFound)
 }
 
 // List returns merchants in id order after afterID.
 func (s *Service) List(ctx context.Context, afterID int64, limit int) ([]store.Merchant, error) {
 	ms, err := s.st.Merchants(ctx, afterID, limit)
-	return ms, storeErr(err, nil)
+	return ms, ledger.FromStore(err, nil)
 }
 
 func checkMerchantName(name string) error {
@@ -215,7 +201,7 @@ func (s *Service) CreateUser(ctx context.Context, merchantID int64, username, ro
 		if errors.Is(err, store.ErrConflict) {
 			return User{}, ErrUsernameTaken
 		}
-		return User{}, storeErr(err, nil)
+		return User{}, ledger.FromStore(err, nil)
 	}
 	return userOf(r), nil
 }
@@ -224,7 +210,7 @@ func (s *Service) CreateUser(ctx context.Context, merchantID int64, username, ro
 func (s *Service) Users(ctx context.Context, merchantID int64) ([]User, error) {
 	rs, err := s.st.MerchantUsers(ctx, merchantID)
 	if err != nil {
-		return nil, storeErr(err, nil)
+		return nil, ledger.FromStore(err, nil)
 	}
 	out := make([]User, len(rs))
 	for i, r := range rs {
@@ -240,7 +226,7 @@ func (s *Service) UserByName(ctx context.Context, username string) (User, error)
 	}
 	r, err := s.st.MerchantUserByName(ctx, username)
 	if err != nil {
-		return User{}, storeErr(err, ErrUserNotFound)
+		return User{}, ledger.FromStore(err, ErrUserNotFound)
 	}
 	return userOf(r), nil
 }
@@ -249,7 +235,7 @@ func (s *Service) UserByName(ctx context.Context, username string) (User, error)
 func (s *Service) User(ctx context.Context, merchantID, id int64) (User, error) {
 	r, err := s.st.MerchantUser(ctx, id)
 	if err != nil {
-		return User{}, storeErr(err, ErrUserNotFound)
+		return User{}, ledger.FromStore(err, ErrUserNotFound)
 	}
 	if r.MerchantID != merchantID {
 		return User{}, ErrUserNotFound

@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"errors"
+	"github.com/coffer-pay/coffer/internal/ledger"
 
 	"github.com/coffer-pay/coffer/internal/store"
 )
@@ -33,7 +34,7 @@ func (s *Service) WalletPage(ctx context.Context, merchantID int64, f store.Wall
 	if lo, hi, ok := span(acctIDs); ok {
 		as, err := s.st.Accounts(ctx, store.AccountFilter{MerchantID: merchantID, AfterID: lo - 1, Limit: int(hi - lo + 1)})
 		if err != nil {
-			return nil, storeErr(err, nil)
+			return nil, ledger.FromStore(err, nil)
 		}
 		for _, a := range as {
 			accts[a.ID] = a
@@ -43,7 +44,7 @@ func (s *Service) WalletPage(ctx context.Context, merchantID int64, f store.Wall
 	if lo, hi, ok := span(custIDs); ok {
 		cs, err := s.st.Customers(ctx, store.CustomerFilter{MerchantID: merchantID, AfterID: lo - 1, Limit: int(hi - lo + 1)})
 		if err != nil {
-			return nil, storeErr(err, nil)
+			return nil, ledger.FromStore(err, nil)
 		}
 		for _, c := range cs {
 			emails[c.ID] = c.Email
@@ -54,7 +55,7 @@ func (s *Service) WalletPage(ctx context.Context, merchantID int64, f store.Wall
 		a, ok := accts[w.AccountID]
 		if !ok {
 			if a, err = s.st.Account(ctx, w.AccountID); err != nil {
-				return nil, storeErr(err, ErrWalletNotFound)
+				return nil, ledger.FromStore(err, ErrWalletNotFound)
 			}
 		}
 		as, err := s.eng.Asset(ctx, w.Asset)
@@ -67,7 +68,7 @@ func (s *Service) WalletPage(ctx context.Context, merchantID int64, f store.Wall
 		if !ok {
 			c, err := s.st.Customer(ctx, merchantID, w.CustomerID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, storeErr(err, nil)
+				return nil, ledger.FromStore(err, nil)
 			}
 			email = c.Email
 			emails[w.CustomerID] = email

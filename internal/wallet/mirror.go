@@ -88,7 +88,7 @@ func (s *Service) Mirror(ctx context.Context, merchantID int64, p MirrorParams) 
 	case errors.Is(err, store.ErrNotFound):
 		existing = store.Wallet{}
 	case err != nil:
-		return MirrorResult{}, storeErr(err, nil)
+		return MirrorResult{}, ledger.FromStore(err, nil)
 	case existing.MerchantID != merchantID || existing.Asset != asset.Code:
 		return MirrorResult{}, mirrorConflict("wallet name %s belongs to another merchant or asset here", p.Name)
 	default:
@@ -177,7 +177,7 @@ func (s *Service) Mirror(ctx context.Context, merchantID int64, p MirrorParams) 
 	}
 	if res.Wallet.Status != status {
 		if err := s.st.SetWalletStatus(ctx, res.Wallet.ID, status); err != nil {
-			return res, storeErr(err, ErrWalletNotFound)
+			return res, ledger.FromStore(err, ErrWalletNotFound)
 		}
 		res.Wallet.Status, res.StatusChanged = status, true
 	}

@@ -91,19 +91,6 @@ func New(eng *ledger.Engine, opt Options) *Service {
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// storeErr maps a store error met outside a ledger operation.
-func storeErr(err error, notFound *ledger.Error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound) && notFound != nil:
-		return notFound
-	case errors.Is(err, store.ErrUnavailable):
-		return ledger.ErrUnavailable
-	}
-	return err
-}
-
 // --- customers ---
 
 // CustomerParams describe a customer to create.
@@ -224,7 +211,7 @@ func (s *Service) checkCustomer(ctx context.Context, merchantID int64, p Custome
 			return c, invalid("owner", "the owner is not a user of this merchant")
 		}
 		if err != nil {
-			return c, storeErr(err, nil)
+			return c, ledger.FromStore(err, nil)
 		}
 	}
 	return c, nil
@@ -259,7 +246,7 @@ func (s *Service) Customer(ctx context.Context, merchantID, id int64) (store.Cus
 		return store.Customer{}, ErrCustomerNotFound
 	}
 	c, err := s.st.Customer(ctx, merchantID, id)
-	return c, storeErr(err, ErrCustomerNotFound)
+	return c, ledger.FromStore(err, ErrCustomerNotFound)
 }
 
 // CustomerByEmail finds a customer by e-mail, in any case.
@@ -283,7 +270,7 @@ func (s *Service) first(ctx context.Context, f store.CustomerFilter) (store.Cust
 	f.Limit = 1
 	cs, err := s.st.Customers(ctx, f)
 	if err != nil {
-		return store.Customer{}, storeErr(err, nil)
+		return store.Customer{}, ledger.FromStore(err, nil)
 	}
 	if len(cs) == 0 {
 		return store.Customer{}, ErrCustomerNotFound
@@ -303,7 +290,7 @@ func (s *Service) Customers(ctx context.Context, merchantID int64, f store.Custo
 		f.Email = e
 	}
 	cs, err := s.st.Customers(ctx, f)
-	return cs, storeErr(err, nil)
+	return cs, ledger.FromStore(err, nil)
 }
 
 // ParseTaxRate reads a tax rate given in percent ("21", "7.5", "0.0001")

@@ -192,7 +192,7 @@ func (s *Service) Wallet(ctx context.Context, merchantID, id int64) (store.Walle
 	if err == nil && w.MerchantID != merchantID {
 		return store.Wallet{}, ErrWalletNotFound
 	}
-	return w, storeErr(err, ErrWalletNotFound)
+	return w, ledger.FromStore(err, ErrWalletNotFound)
 }
 
 // WalletByName returns a merchant's wallet by its 32-hex-character name
@@ -206,7 +206,7 @@ func (s *Service) WalletByName(ctx context.Context, merchantID int64, name strin
 	if err == nil && w.MerchantID != merchantID {
 		return store.Wallet{}, ErrWalletNotFound
 	}
-	return w, storeErr(err, ErrWalletNotFound)
+	return w, ledger.FromStore(err, ErrWalletNotFound)
 }
 
 // WalletByRef returns a merchant's wallet by numeric id or by name, as CM
@@ -241,7 +241,7 @@ func (s *Service) CustomerWallet(ctx context.Context, merchantID, customerID int
 	}
 	ws, err := s.st.Wallets(ctx, store.WalletFilter{MerchantID: merchantID, CustomerID: customerID, Asset: asset, Limit: 1})
 	if err != nil {
-		return store.Wallet{}, storeErr(err, nil)
+		return store.Wallet{}, ledger.FromStore(err, nil)
 	}
 	if len(ws) == 0 {
 		return store.Wallet{}, ErrWalletNotFound
@@ -254,7 +254,7 @@ func (s *Service) CustomerWallet(ctx context.Context, merchantID, customerID int
 func (s *Service) Wallets(ctx context.Context, merchantID int64, f store.WalletFilter) ([]store.Wallet, error) {
 	f.MerchantID = merchantID
 	ws, err := s.st.Wallets(ctx, f)
-	return ws, storeErr(err, nil)
+	return ws, ledger.FromStore(err, nil)
 }
 
 // SetActive activates or deactivates a wallet. An inactive wallet refuses
@@ -270,7 +270,7 @@ func (s *Service) SetActive(ctx context.Context, merchantID, walletID int64, act
 		w.Status = store.WalletActive
 	}
 	if err := s.st.SetWalletStatus(ctx, w.ID, w.Status); err != nil {
-		return w, storeErr(err, ErrWalletNotFound)
+		return w, ledger.FromStore(err, ErrWalletNotFound)
 	}
 	return w, nil
 }
@@ -311,7 +311,7 @@ func (s *Service) Balance(ctx context.Context, merchantID, walletID int64) (Bala
 func (s *Service) WalletBalance(ctx context.Context, w store.Wallet) (Balance, error) {
 	a, err := s.st.Account(ctx, w.AccountID)
 	if err != nil {
-		return Balance{}, storeErr(err, ErrWalletNotFound)
+		return Balance{}, ledger.FromStore(err, ErrWalletNotFound)
 	}
 	as, err := s.eng.Asset(ctx, w.Asset)
 	if err != nil {
